@@ -1,0 +1,118 @@
+"""Per-funder view: which publishers carry a funder's award numbers and their own funder IDs.
+
+A funder is resolved from a Funder Registry DOI (``10.13039/100000001`` or ``100000001``), a
+ROR ID (``https://ror.org/…``) or a name (``/funders?query=``). Its works are then faceted by
+``publisher-name`` for the current and backfile periods: all works, works with award numbers
+(``has-award:true``), and works whose funder DOI the publisher deposited
+(``funder-doi-asserted-by:publisher``; the rest were matched by Crossref).
+
+Six ``rows=0`` facet requests per funder, cached for 24 h. The result lands in
+``drilldown/funder-<id>.json`` for the Funders page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cache.client import CrossrefClient
+from cache.errors import NotFound
+from cache.settings import Settings
+from cache.works import period_filters
+
+FUNDER_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/)?(?:10\.13039/)?(\d{6,})$")
+ROR = re.compile(r"^(?:https?://)?ror\.org/(0[a-z0-9]{8})$", re.IGNORECASE)
+
+SERIES = {
+    "works": {},
+    "with_award": {"has-award": "true"},
+    "publisher_asserted": {"funder-doi-asserted-by": "publisher"},
+}
+
+
+class FunderNotFound(LookupError):
+    """No funder matched the id or query."""
+
+
+def resolve(client: CrossrefClient, id_or_query: str) -> dict:
+    """The funder record (``id``, ``name``, ``works_path``, ``filters``) for a DOI, ROR or name."""
+    text = id_or_query.strip()
+    if not text:
+        raise FunderNotFound("give a Funder Registry DOI, a ROR ID or a name")
+    doi = FUNDER_DOI.match(text)
+    if doi:
+        try:
+            funder = client.get(f"/funders/10.13039/{doi.group(1)}")
+        except NotFound:
+            raise FunderNotFound(f"no funder with Funder Registry ID 10.13039/{doi.group(1)}") from None
+        return _record(funder)
+    ror = ROR.match(text)
+    if ror:
+        ror_url = f"https://ror.org/{ror.group(1).lower()}"
+        # ROR-identified funders have no /funders entry; has-ror-id/ror-id covers funder RORs
+        # (and affiliation RORs: the report says so).
+        return {"id": ror_url, "name": ror_url, "kind": "ror", "works_path": "/works",
+                "filters": {"ror-id": ror_url}}
+    found = client.get("/funders", {"query": text, "rows": 5}).get("items") or []
+    if not found:
+        raise FunderNotFound(f"no funder matches {text!r}")
+    return _record(found[0])
+
+
+def _record(funder: dict) -> dict:
+    funder_id = str(funder.get("id") or "")
+    return {"id": f"10.13039/{funder_id}" if funder_id.isdigit() else funder_id,
+            "name": funder.get("name") or funder_id, "kind": "doi",
+            "works_path": f"/funders/{funder_id}/works", "filters": {}}
+
+
+def funder_report(client: CrossrefClient, funder: dict, *, current_year: int | None = None) -> dict:
+    """Per publisher and period: works, share with award numbers, share publisher-asserted."""
+    year = current_year or datetime.now(UTC).year
+    started = time.monotonic()
+    tasks = [(period, series) for period in ("current", "backfile") for series in SERIES]
+
+    def run(task: tuple[str, str]) -> dict[str, int]:
+        period, series = task
+        filters = {**funder["filters"], **period_filters(period, year), **SERIES[series]}
+        return client.facet(funder["works_path"], filters, "publisher-name")
+
+    results = dict(zip(tasks, client.map(run, tasks), strict=True))
+    rows = []
+    for period in ("current", "backfile"):
+        works = results[(period, "works")]
+        for publisher, n in sorted(works.items(), key=lambda kv: -kv[1]):
+            if n <= 0:
+                continue
+            award = min(results[(period, "with_award")].get(publisher, 0), n)
+            asserted = min(results[(period, "publisher_asserted")].get(publisher, 0), n)
+            rows.append({"publisher": publisher, "period": period, "works": n,
+                         "with_award": award, "award_share": award / n,
+                         "publisher_asserted": asserted, "publisher_asserted_share": asserted / n})
+    return {**{k: funder[k] for k in ("id", "name", "kind")},
+            "created": datetime.now(UTC).isoformat(timespec="seconds"), "current_year": year,
+            "duration_s": round(time.monotonic() - started, 3), "publishers": rows}
+
+
+def file_key(funder_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", funder_id)
+
+
+def save(settings: Settings, report: dict) -> Path:
+    path = settings.drilldown_dir / f"funder-{file_key(report['id'])}.json"
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_all(settings: Settings) -> list[dict]:
+    """Every saved funder report, newest first."""
+    reports = [json.loads(p.read_text(encoding="utf-8"))
+               for p in settings.drilldown_dir.glob("funder-*.json")]
+    return sorted(reports, key=lambda r: r.get("created", ""), reverse=True)

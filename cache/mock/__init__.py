@@ -1,0 +1,18 @@
+"""Mock Crossref REST API and the deterministic demo population (see docs/mock.md).
+
+* :class:`~cache.mock.population.Population`: ~33,000 fictitious members; per member, type,
+  period and issued year it holds only *counts* (works and works-with-element), never works.
+* :mod:`cache.mock.works`: derives any work's record from (member, type, period, index) so the
+  counts hold exactly; vectorised filter counts, facets, samples and pages.
+* :class:`~cache.mock.server.MockCrossref`: stdlib HTTP server on 127.0.0.1 with Crossref's
+  routes, JSON shapes, headers, errors, rate limiting and injectable faults.
+
+No httpx here (docs/architecture.md §1): only the standard library, numpy.
+"""
+
+from __future__ import annotations
+
+from cache.mock.population import Population
+from cache.mock.server import FaultConfig, MockCrossref, RequestRecord
+
+__all__ = ["FaultConfig", "MockCrossref", "Population", "RequestRecord"]

@@ -1,0 +1,356 @@
+"""Refresh: Crossref member summaries → tidy tables → one published snapshot.
+
+``refresh_all`` pages every member through ``/members?rows=1000&offset=…`` (≈ 33 requests for
+33k members, fetched concurrently within the pool's limits). ``refresh_members`` fetches the
+given ids through ``/members/{id}`` and publishes a snapshot holding **only those members**
+(source ``api``); it does not merge into the previous snapshot.
+
+Conversion (docs/architecture.md §3): for each member and period ``current|backfile|all``, one
+coverage row per content type in ``coverage-type[period] ∪ counts-type[period]`` and per metric
+(the 12 ``coverage-type`` keys). ``coverage`` is exactly Crossref's float, ``total`` comes from
+``counts-type``, ``covered = round(coverage × total)``, and ``coverage`` is NaN when ``total`` is
+0. A period with no content (``{}``) still gets rows, one per type of ``counts-type.all``, with
+total 0. A type with works but no coverage value (a null in Crossref's summary) keeps its total
+with ``coverage`` NaN and ``covered`` 0. The work happens page by page while later pages are
+still downloading, and the per-metric expansion is vectorised with numpy.
+
+Nothing is published unless every request succeeded: any exception propagates before
+``SnapshotStore.publish``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from cache.errors import CrossrefError
+from cache.locations import is_gem, parse_country
+from cache.snapshots import MEMBER_COLUMNS, PERIODS, SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+# The 12 metrics of coverage-type (crossref-api.md §2.3); registry keys are the same strings.
+COVERAGE_KEYS: tuple[str, ...] = (
+    "references",
+    "abstracts",
+    "orcids",
+    "affiliations",
+    "ror-ids",
+    "funders",
+    "award-numbers",
+    "update-policies",
+    "similarity-checking",
+    "resource-links",
+    "licenses",
+    "descriptions",
+)
+COVERAGE_SOURCE = "coverage-type"
+MIN_COMPLETE_SHARE = 0.99  # of /members total-results, else the refresh is treated as failed
+
+ProgressFn = Callable[[int, int], Any]
+
+
+@dataclass
+class RefreshResult:
+    snapshot_id: str
+    members: int
+    coverage_rows: int
+    requests: int
+    retries: int
+    http_429: int
+    cache_hits: int
+    duration_s: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"members={self.members} requests={self.requests} retries={self.retries} "
+            f"429s={self.http_429} duration={self.duration_s:.1f}s snapshot={self.snapshot_id}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+# --------------------------------------------------------------------------------------------
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        return float("nan")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+class _Converter:
+    """Accumulates members and (member, type, period) rows page by page."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.members: dict[str, list[Any]] = {c: [] for c in MEMBER_COLUMNS}
+        self.w_member: list[int] = []
+        self.w_type: list[str] = []
+        self.w_period: list[str] = []
+        self.w_total: list[int] = []
+        self.w_values: list[list[float]] = []
+        self.max_status_check = 0
+        self.duplicates = 0
+
+    def add(self, items: Iterable[dict]) -> int:
+        added = 0
+        for item in items:
+            if not isinstance(item, dict) or "id" not in item:
+                continue
+            member_id = _int(item.get("id"))
+            if member_id in self.seen:
+                self.duplicates += 1
+                continue
+            self.seen.add(member_id)
+            self._add_member(member_id, item)
+            self._add_coverage(member_id, item)
+            added += 1
+        return added
+
+    def _add_member(self, member_id: int, m: dict) -> None:
+        location = str(m.get("location") or "")
+        iso3, cname = parse_country(location)
+        prefixes = m.get("prefixes")
+        if not prefixes:
+            prefixes = [p.get("value") for p in m.get("prefix") or [] if isinstance(p, dict)]
+        counts = m.get("counts") or {}
+        by_year: dict[str, int] = {}
+        for pair in (m.get("breakdowns") or {}).get("dois-by-issued-year") or []:
+            if isinstance(pair, list | tuple) and len(pair) == 2 and pair[0] is not None:
+                by_year[str(pair[0])] = _int(pair[1])
+        by_year = dict(sorted(by_year.items()))
+        status_check = _int(m.get("last-status-check-time"))
+        self.max_status_check = max(self.max_status_check, status_check)
+        row = self.members
+        row["member_id"].append(member_id)
+        row["name"].append(str(m.get("primary-name") or ""))
+        row["location"].append(location)
+        row["country"].append(iso3)
+        row["country_name"].append(cname)
+        row["gem"].append(is_gem(iso3))
+        row["prefixes"].append(",".join(str(p) for p in prefixes if p))
+        row["total_dois"].append(_int(counts.get("total-dois")))
+        row["current_dois"].append(_int(counts.get("current-dois")))
+        row["backfile_dois"].append(_int(counts.get("backfile-dois")))
+        row["counts_type"].append(
+            json.dumps(m.get("counts-type") or {}, separators=(",", ":"), sort_keys=True)
+        )
+        row["dois_by_year"].append(json.dumps(by_year, separators=(",", ":")))
+        row["last_status_check"].append(status_check)
+
+    def _add_coverage(self, member_id: int, m: dict) -> None:
+        counts_type = m.get("counts-type") or {}
+        coverage_type = m.get("coverage-type") or {}
+        all_types = list((counts_type.get("all") or {}).keys())
+        nan_row = [float("nan")] * len(COVERAGE_KEYS)
+        for period in PERIODS:
+            counts = counts_type.get(period) or {}
+            cov = coverage_type.get(period) or {}
+            types = list(dict.fromkeys([*cov, *counts])) or all_types
+            for ctype in types:
+                block = cov.get(ctype)
+                values = [block.get(k) for k in COVERAGE_KEYS] if isinstance(block, dict) else nan_row
+                self.w_member.append(member_id)
+                self.w_type.append(str(ctype))
+                self.w_period.append(period)
+                self.w_total.append(_int(counts.get(ctype)))
+                self.w_values.append(values)
+
+    # -- frames ---------------------------------------------------------------------------
+    def members_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.members)
+        for col, dtype in MEMBER_COLUMNS.items():
+            frame[col] = frame[col].astype(dtype)
+        return frame
+
+    def coverage_frame(self) -> pd.DataFrame:
+        k = len(COVERAGE_KEYS)
+        n = len(self.w_member)
+        values = _float_matrix(self.w_values, k)
+        total = np.asarray(self.w_total, dtype="int64")
+        has_works = (total > 0)[:, None]
+        coverage = np.where(has_works, values, np.nan)
+        covered = np.where(
+            has_works & ~np.isnan(values), np.rint(np.nan_to_num(values) * total[:, None]), 0
+        ).astype("int64")
+        type_codes, type_names = pd.factorize(pd.Series(self.w_type, dtype=object), sort=False)
+        period_codes = np.asarray([PERIODS.index(p) for p in self.w_period], dtype="int32")
+        nan = np.full(n * k, np.nan)
+        return pd.DataFrame(
+            {
+                "member_id": np.repeat(np.asarray(self.w_member, dtype="int64"), k),
+                "content_type": _str_column(np.repeat(type_codes, k), list(type_names)),
+                "period": _str_column(np.repeat(period_codes, k), list(PERIODS)),
+                "metric": _str_column(np.tile(np.arange(k), n), list(COVERAGE_KEYS)),
+                "covered": covered.ravel(),
+                "total": np.repeat(total, k),
+                "coverage": coverage.ravel(),
+                "source": _str_column(np.zeros(n * k, dtype="int32"), [COVERAGE_SOURCE]),
+                "ci_low": nan,
+                "ci_high": nan.copy(),
+            }
+        )
+
+
+def _float_matrix(rows: list[list[Any]], k: int) -> np.ndarray:
+    """Rows of raw JSON values → float64 matrix; None → NaN; anything odd → NaN."""
+    try:
+        return np.asarray(rows, dtype="float64").reshape(len(rows), k)
+    except (TypeError, ValueError):
+        return np.asarray([[_float(v) for v in row] for row in rows], dtype="float64").reshape(
+            len(rows), k
+        )
+
+
+def _str_column(codes: np.ndarray, categories: list[str]) -> pd.api.extensions.ExtensionArray:
+    """A pandas ``str`` column from integer codes into ``categories`` (decoded by Arrow)."""
+    indices = pa.array(np.asarray(codes, dtype="int32"), type=pa.int32())
+    dictionary = pa.array([str(c) for c in categories], type=pa.string())
+    decoded = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    return pd.array(decoded, dtype="str")
+
+
+def members_to_tables(items: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Member JSON objects (``/members`` items or ``/members/{id}`` messages) → (members,
+    coverage) frames in the snapshot schema. Duplicate ids keep their first occurrence."""
+    conv = _Converter()
+    conv.add(items)
+    return conv.members_frame(), conv.coverage_frame()
+
+
+# --------------------------------------------------------------------------------------------
+# Jobs
+# --------------------------------------------------------------------------------------------
+def _iso_ms(epoch_ms: int) -> str | None:
+    if epoch_ms <= 0:
+        return None
+    when = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _publish(
+    client: Any,
+    store: SnapshotStore,
+    conv: _Converter,
+    *,
+    source: str,
+    started: float,
+    stats_before: dict[str, int],
+    extra_meta: dict[str, Any],
+) -> RefreshResult:
+    members = conv.members_frame()
+    coverage = conv.coverage_frame()
+    stats = client.stats.as_dict()
+    delta = {k: stats[k] - stats_before.get(k, 0) for k in stats}
+    duration = round(time.monotonic() - started, 3)
+    meta = {
+        "source": source,
+        "api_url": client.settings.api_url,
+        "requests": delta["requests"],
+        "retries": delta["retries"],
+        "http_429": delta["http_429"],
+        "cache_hits": delta["cache_hits"],
+        "duration_s": duration,
+        "current_year": dt.datetime.now(dt.UTC).year,
+        "data_as_of": _iso_ms(conv.max_status_check),
+        **extra_meta,
+    }
+    sid = store.publish(members, coverage, meta)
+    return RefreshResult(
+        snapshot_id=sid,
+        members=len(members),
+        coverage_rows=len(coverage),
+        requests=delta["requests"],
+        retries=delta["retries"],
+        http_429=delta["http_429"],
+        cache_hits=delta["cache_hits"],
+        duration_s=duration,
+        meta=store.read_meta(sid),
+    )
+
+
+def refresh_all(
+    client: Any,
+    store: SnapshotStore,
+    *,
+    progress: ProgressFn | None = None,
+    source: str = "api",
+    rows: int = 1000,
+) -> RefreshResult:
+    """Fetch every member summary and publish one snapshot. Raises on any failure (nothing is
+    published then, and the previous snapshot stays the latest)."""
+    started = time.monotonic()
+    before = client.stats.as_dict()
+    conv = _Converter()
+    total = 0
+
+    def on_total(n: int) -> None:
+        nonlocal total
+        total = n
+        if progress is not None:
+            progress(0, n)
+
+    for page in client.iter_member_pages(rows=rows, on_total=on_total):
+        conv.add(page)
+        if progress is not None:
+            progress(min(len(conv.seen), total), total)
+    got = len(conv.seen)
+    if got == 0:
+        raise CrossrefError("refresh returned no members: nothing to publish")
+    if got != total:
+        logger.warning("got %d distinct members, /members reported %d", got, total)
+    if got < MIN_COMPLETE_SHARE * total:
+        raise CrossrefError(
+            f"incomplete refresh: got {got} distinct members of {total} reported by /members"
+        )
+    if conv.duplicates:
+        logger.info("skipped %d duplicate member entries across pages", conv.duplicates)
+    return _publish(
+        client, store, conv, source=source, started=started, stats_before=before,
+        extra_meta={"scope": "all", "total_results": total},
+    )
+
+
+def refresh_members(
+    client: Any,
+    store: SnapshotStore,
+    member_ids: Iterable[int],
+    *,
+    progress: ProgressFn | None = None,
+    source: str = "api",
+) -> RefreshResult:
+    """Fetch the given members through ``/members/{id}`` and publish a snapshot of **only**
+    those members (``meta.scope = "members"``). Unknown ids raise ``NotFound``."""
+    ids = list(dict.fromkeys(int(i) for i in member_ids))
+    if not ids:
+        raise ValueError("no member ids given")
+    started = time.monotonic()
+    before = client.stats.as_dict()
+    if progress is not None:
+        progress(0, len(ids))
+    messages = client.map(client.member, ids, progress=progress)
+    conv = _Converter()
+    conv.add(messages)
+    return _publish(
+        client, store, conv, source=source, started=started, stats_before=before,
+        extra_meta={"scope": "members", "member_ids": ids},
+    )
