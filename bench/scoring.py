@@ -30,8 +30,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics import COVERAGE_KEYS  # noqa: E402
-from metrics import scoring as S  # noqa: E402
+from metrics import COVERAGE_KEYS
+from metrics import scoring as S
 
 TYPES = (
     "journal-article",
@@ -52,7 +52,9 @@ def synthesise(n_members: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     member_ids = np.arange(1, n_members + 1, dtype=np.int64) * 7
     n_types = rng.choice([1, 2, 3, 4, 5], size=n_members, p=[0.35, 0.3, 0.18, 0.1, 0.07])
     rows_member = np.repeat(np.arange(n_members), n_types)
-    types = np.concatenate([rng.choice(len(TYPES), size=k, replace=False, p=TYPE_P) for k in n_types])
+    types = np.concatenate(
+        [rng.choice(len(TYPES), size=k, replace=False, p=TYPE_P) for k in n_types]
+    )
     size = np.floor(rng.lognormal(mean=5.0, sigma=2.2, size=len(rows_member))).astype(np.int64)
     current = np.floor(size * rng.uniform(0.0, 0.6, size=len(size))).astype(np.int64)
     backfile = size - current
@@ -241,7 +243,8 @@ def main() -> None:
     loop_comp = np.array([check["composite"].get(i, math.nan) for i in subset_ids])
     agree = np.allclose(vec_comp, loop_comp, equal_nan=True)
 
-    print(f"vectorised: {t_vec:.2f} s  (best of {args.repeat}; {result['rows']:,} rows incl. all-types)")
+    rows = result["rows"]
+    print(f"vectorised: {t_vec:.2f} s  (best of {args.repeat}; {rows:,} rows incl. all-types)")
     print(
         f"baseline: {t_base:.1f} s  (per-member Python loop timed on {len(subset_ids):,} members "
         f"= {t_sub:.2f} s, scaled x{scale:.1f} to {len(ids):,})"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -42,7 +43,7 @@ from cache.errors import (
     error_from_response,
 )
 from cache.rawcache import RawCache, cache_key
-from cache.settings import Settings
+from cache.settings import Settings, ensure_private_dir
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +127,9 @@ class Pacer:
 
     Several windows can apply at once (e.g. 3 per 1 s and 50 per 60 s); limits only go down.
     ``margin_s`` widens every window a little so that the server, which sees arrival times
-    rather than our start times, never counts one request too many in its window.
+    rather than our start times, never counts one request too many in its window. A finished
+    request also keeps its in-flight slot for ``release_grace_s`` (default: the margin): the
+    server may count it until just after we have read the last byte.
     """
 
     def __init__(
@@ -136,6 +139,7 @@ class Pacer:
         *,
         window_s: float = 1.0,
         margin_s: float = 0.0,
+        release_grace_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         n, w = rate_to_limit(rate, window_s)
@@ -146,6 +150,8 @@ class Pacer:
         self._cond = threading.Condition()
         self._starts: deque[float] = deque()
         self._in_flight = 0
+        self._releasing: list[float] = []  # when recently finished requests stop counting
+        self._grace_s = margin_s if release_grace_s is None else release_grace_s
         self._paused_until = 0.0
         self.peak_in_flight = 0
 
@@ -183,11 +189,19 @@ class Pacer:
             self._starts.popleft()
 
     # -- the lock ---------------------------------------------------------------------------
+    def _busy(self, now: float) -> tuple[int, float | None]:
+        """(slots taken now, when the next delayed release frees one)."""
+        if self._releasing:
+            self._releasing = [t for t in self._releasing if t > now]
+        nxt = min(self._releasing) if self._releasing else None
+        return self._in_flight + len(self._releasing), nxt
+
     def acquire(self) -> None:
         with self._cond:
             while True:
-                if self._in_flight < self._max_in_flight:
-                    now = self._clock()
+                now = self._clock()
+                busy, next_free = self._busy(now)
+                if busy < self._max_in_flight:
                     wait = self.delay_for(now)
                     if wait <= 0:
                         self._in_flight += 1
@@ -195,12 +209,16 @@ class Pacer:
                         self.record_start(now)
                         return
                     self._cond.wait(timeout=wait)
+                elif next_free is not None and self._in_flight < self._max_in_flight:
+                    self._cond.wait(timeout=max(0.0, next_free - now))
                 else:
                     self._cond.wait()
 
     def release(self) -> None:
         with self._cond:
             self._in_flight -= 1
+            if self._grace_s > 0:
+                self._releasing.append(self._clock() + self._grace_s)
             self._cond.notify_all()
 
     def __enter__(self) -> Pacer:
@@ -353,6 +371,7 @@ class CrossrefClient:
         )
         self._cache: RawCache | None = None
         if use_cache or write_cache:
+            ensure_private_dir(settings.data_dir)
             self._cache = RawCache(settings.http_dir, settings.cache_ttl_s)
 
     def __repr__(self) -> str:
@@ -449,9 +468,12 @@ class CrossrefClient:
         params: Mapping[str, Any] | None = None,
         rows: int = MAX_ROWS,
         max_items: int | None = None,
+        *,
+        on_total: Callable[[int], Any] | None = None,
     ) -> Iterator[dict]:
         """Items of a cursor-paged list. Stops on a short page (items < rows), on a missing
-        ``next-cursor`` or at ``max_items``; an unchanged ``next-cursor`` is normal."""
+        ``next-cursor`` or at ``max_items``; an unchanged ``next-cursor`` is normal (it is sent
+        again, URL-encoded). ``on_total`` receives the first page's ``total-results``."""
         if not 1 <= rows <= MAX_ROWS:
             raise ValueError(f"rows must be within 1..{MAX_ROWS}")
         base = {k: v for k, v in (params or {}).items() if k not in ("cursor", "offset")}
@@ -462,6 +484,8 @@ class CrossrefClient:
         yielded = 0
         while max_items is None or yielded < max_items:
             message = self._get(path, {**base, "cursor": cursor}, cacheable=False)
+            if on_total is not None and cursor == "*":
+                on_total(int(message.get("total-results") or 0))
             items = message.get("items") or []
             for item in items:
                 if max_items is not None and yielded >= max_items:
@@ -560,8 +584,8 @@ class CrossrefClient:
                     self.pacer.pause(delay)
                 self.stats.add(retries=1)
                 logger.warning(
-                    "retrying %s after %s (attempt %d of %d, waiting %.2fs)",
-                    path, exc.summary, attempt + 1, s.max_attempts, delay,
+                    "%s; retrying in %.2fs (attempt %d of %d)",
+                    exc.summary, delay, attempt + 1, s.max_attempts,
                 )
                 if self._wait(delay):
                     break
@@ -599,7 +623,7 @@ class CrossrefClient:
                     kind="error-budget",
                 )
                 self._abort.set()
-                logger.error("%s", self._abort_error)
+                logger.info("%s", self._abort_error)
             abort = self._abort_error
         raise abort from error
 
@@ -627,7 +651,7 @@ class CrossrefClient:
             self.stats.add(http_429=1)
         error = error_from_response(
             status,
-            response.text,
+            self._scrub(response.text),
             path=path,
             content_type=response.headers.get("content-type", ""),
             retry_after=response.headers.get("retry-after"),
@@ -667,6 +691,12 @@ class CrossrefClient:
             )
 
     def _scrub(self, text: str) -> str:
+        """Text with the token and the mailto address removed (for messages and logs)."""
         text = redact_url(text)
         token = self.settings.plus_token
-        return text.replace(token, "***") if token else text
+        if token:
+            text = text.replace(token, "***")
+        mailto = self.settings.mailto
+        if mailto:
+            text = text.replace(mailto, "REDACTED").replace(quote(mailto, safe=""), "REDACTED")
+        return text

@@ -111,7 +111,18 @@ def has_snapshot() -> bool:
     return snapshot_id() is not None
 
 
-def _prepare(snap):
+@dataclass
+class Loaded:
+    """A snapshot prepared for querying (the store's Snapshot is frozen; this one is ours)."""
+
+    id: str
+    meta: dict
+    members: pd.DataFrame
+    coverage: pd.DataFrame
+    years: pd.DataFrame | None = None
+
+
+def _prepare(snap) -> Loaded:
     """Make a loaded snapshot cheap to query: categorical codes, indexed members, size tiers."""
     cov = snap.coverage
     for col in ("content_type", "period", "metric", "source"):
@@ -123,6 +134,7 @@ def _prepare(snap):
     members = snap.members.copy()
     members["member_id"] = members["member_id"].astype("int64")
     members = members.drop_duplicates("member_id").set_index("member_id", drop=False)
+    members.index.name = None
     for col, default in (("name", ""), ("country", ""), ("country_name", ""), ("location", "")):
         if col not in members.columns:
             members[col] = default
@@ -138,8 +150,7 @@ def _prepare(snap):
         np.asarray(scoring.size_tier(members["total_dois"])), index=members.index
     ).astype(str)
     members["name_lc"] = members["name"].str.lower()
-    snap.members = members
-    return snap
+    return Loaded(snap.id, dict(snap.meta), members, cov, getattr(snap, "years", None))
 
 
 def snapshot(sid: str | None = None):
@@ -288,6 +299,17 @@ def size_tiers() -> list[tuple[str, str]]:
     """(tier, human-readable threshold) from scoring.SIZE_TIERS, in order."""
     tiers = scoring.SIZE_TIERS
     out: list[tuple[str, str]] = []
+    if (isinstance(tiers, tuple | list) and tiers and all(isinstance(t, tuple | list) and len(t) == 2
+                                                         and isinstance(t[1], int | float) for t in tiers)):
+        bounds = sorted(((str(n), int(lo)) for n, lo in tiers), key=lambda x: x[1])
+        for i, (name, lo) in enumerate(bounds):
+            if i + 1 < len(bounds):
+                hi = bounds[i + 1][1]
+                text = f"< {hi:,} works" if lo <= 0 else f"{lo:,}–{hi - 1:,} works"
+            else:
+                text = f"≥ {lo:,} works"
+            out.append((name, text))
+        return out
     items = tiers.items() if isinstance(tiers, Mapping) else enumerate(tiers)
     for name, spec in items:
         label = str(name)
@@ -412,17 +434,17 @@ class View:
 
 
 def _slice(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
-    sub = cov[cov["period"] == period]
+    sub = cov[(cov["period"] == period).to_numpy()]
+    if content_type != scoring.ALL_TYPES:
+        sub = sub[(sub["content_type"] == content_type).to_numpy()]
+    sub = sub.copy()
+    for col in ("metric", "content_type", "period", "source"):
+        if col in sub.columns:
+            sub[col] = sub[col].astype(object)
     if content_type == scoring.ALL_TYPES:
         if not (sub["content_type"] == scoring.ALL_TYPES).any():
             sub = scoring.with_all_types(sub)
-        sub = sub[sub["content_type"] == scoring.ALL_TYPES]
-    else:
-        sub = sub[sub["content_type"] == content_type]
-    sub = sub.copy()
-    sub["metric"] = sub["metric"].astype(str)
-    sub["content_type"] = sub["content_type"].astype(str)
-    sub["period"] = sub["period"].astype(str)
+        sub = sub[(sub["content_type"] == scoring.ALL_TYPES).to_numpy()]
     return sub
 
 
@@ -680,8 +702,7 @@ PEER_GROUPINGS = {"size": "Size tier", "gem": "GEM / non-GEM", "country": "Count
 def _groups(by: str) -> pd.Series:
     def compute():
         g = scoring.peer_groups(members().reset_index(drop=True), by)
-        g = pd.Series(np.asarray(g), index=members().index) if len(g) == len(members()) else g
-        return g.astype(str)
+        return pd.Series(np.asarray(g, dtype=object), index=members().index).astype(str)
 
     return _memoised(("groups", by), compute)
 
@@ -1033,9 +1054,10 @@ def shortlist(content_type: str, period: str, weights: Mapping[str, Any] | None 
     t = v.cached(key, compute)
     n = max(1, min(int(top_n), 100))
     cols = ["member_id", "name", "country", "size_tier", "gem", "works", "score", *v.metrics]
+    award = _groups("award").reindex(t.index).astype(str)
     out = {}
     for g in SHORTLIST_GROUPS:
-        sub = t.loc[t["gem"]] if g == "gem" else t.loc[(~t["gem"]) & (t["size_tier"] == g)]
+        sub = t.loc[(award == ("GEM" if g == "gem" else g)).to_numpy()]
         out[g] = sub.sort_values(["score", "works"], ascending=[False, False]).head(n)[cols]
     return out
 
@@ -1059,34 +1081,51 @@ def shortlist_csv(content_type: str, period: str, weights=None, min_works: int =
 
 
 def enrichment(before_id: str, after_id: str, content_type: str, period: str,
-               min_works: int = 100, top_n: int = 20) -> pd.DataFrame | None:
-    """Members ranked by improvement between two snapshots (scoring.improvement)."""
+               min_works: int = 100, top_n: int = 20, weights: Mapping[str, Any] | None = None
+               ) -> pd.DataFrame | None:
+    """Members ranked by the change of their composite score between two snapshots.
+
+    One row per member: composite before/after/change (fractions), works in both snapshots, and
+    the metric that improved most. None when the ids are not two different published snapshots.
+    """
     ids = {m.get("id") for m in snapshots()}
     if before_id not in ids or after_id not in ids or before_id == after_id:
         return None
+    w = {k: v for k, v in clean_weights(weights).items() if v > 0}
 
     def compute():
-        before = _read_coverage(before_id, period=period, content_type=content_type)
-        after = _read_coverage(after_id, period=period, content_type=content_type)
-        before = _slice(before, content_type, period) if len(before) else before
-        after = _slice(after, content_type, period) if len(after) else after
-        try:
-            res = scoring.improvement(before, after, content_type, period, min_works=min_works)
-        except TypeError:
-            res = scoring.improvement(before, after, content_type, period)
-        res = pd.DataFrame(res)
-        if "member_id" not in res.columns:
-            res = res.reset_index().rename(columns={"index": "member_id"})
+        before = _slice(_read_coverage(before_id, period=period, content_type=content_type),
+                        content_type, period)
+        after = _slice(_read_coverage(after_id, period=period, content_type=content_type),
+                       content_type, period)
+        long = scoring.improvement(before, after, content_type, period, min_works=int(min_works),
+                                   weights=w, metrics=[k for k in metric_keys()])
+        long = pd.DataFrame(long)
+        if long.empty:
+            return long
+        comp = long[long["metric"] == scoring.COMPOSITE].set_index("member_id")
+        per = long[long["metric"] != scoring.COMPOSITE].dropna(subset=["change"])
+        if len(per):
+            best = per.loc[per.groupby("member_id")["change"].idxmax()].set_index("member_id")
+        else:
+            best = pd.DataFrame(columns=["metric", "change"])
+        out = pd.DataFrame({
+            "member_id": comp.index.to_numpy(),
+            "composite_before": comp["before"].to_numpy(),
+            "composite_after": comp["after"].to_numpy(),
+            "composite_change": comp["change"].to_numpy(),
+            "works_before": comp["works_before"].to_numpy(),
+            "works_after": comp["works_after"].to_numpy(),
+        })
+        out["most_improved"] = out["member_id"].map(best["metric"].map(metric_label)).fillna("")
+        out["most_improved_change"] = out["member_id"].map(best["change"])
         m = members()
-        res["name"] = res["member_id"].map(m["name"]).fillna("")
-        res["country"] = res["member_id"].map(m["country"]).fillna("")
-        return res
+        out["name"] = out["member_id"].map(m["name"]).fillna("")
+        out["country"] = out["member_id"].map(m["country"]).fillna("")
+        return out.sort_values("composite_change", ascending=False, na_position="last")
 
-    res = _memoised(("enrichment", before_id, after_id, content_type, period, int(min_works)), compute)
-    sort_col = next((c for c in ("improvement", "delta", "change", "composite_change", "score")
-                     if c in res.columns), None)
-    if sort_col is not None:
-        res = res.sort_values(sort_col, ascending=False, na_position="last")
+    res = _memoised(("enrichment", before_id, after_id, content_type, period, int(min_works),
+                     tuple(sorted(w.items()))), compute)
     return res.head(max(1, min(int(top_n), 200)))
 
 

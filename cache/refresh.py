@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import operator
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ COVERAGE_KEYS: tuple[str, ...] = (
     "descriptions",
 )
 COVERAGE_SOURCE = "coverage-type"
+_get_keys = operator.itemgetter(*COVERAGE_KEYS)
 MIN_COMPLETE_SHARE = 0.99  # of /members total-results, else the refresh is treated as failed
 
 ProgressFn = Callable[[int, int], Any]
@@ -133,11 +135,17 @@ class _Converter:
         if not prefixes:
             prefixes = [p.get("value") for p in m.get("prefix") or [] if isinstance(p, dict)]
         counts = m.get("counts") or {}
-        by_year: dict[str, int] = {}
-        for pair in (m.get("breakdowns") or {}).get("dois-by-issued-year") or []:
-            if isinstance(pair, list | tuple) and len(pair) == 2 and pair[0] is not None:
-                by_year[str(pair[0])] = _int(pair[1])
-        by_year = dict(sorted(by_year.items()))
+        pairs = (m.get("breakdowns") or {}).get("dois-by-issued-year") or []
+        try:
+            by_year = {str(int(y)): n for y, n in pairs if y is not None}
+            by_year_json = json.dumps(by_year, separators=(",", ":"), sort_keys=True)
+        except (TypeError, ValueError):
+            by_year = {
+                str(_int(p[0])): _int(p[1])
+                for p in pairs
+                if isinstance(p, list | tuple) and len(p) == 2 and p[0] is not None
+            }
+            by_year_json = json.dumps(by_year, separators=(",", ":"), sort_keys=True)
         status_check = _int(m.get("last-status-check-time"))
         self.max_status_check = max(self.max_status_check, status_check)
         row = self.members
@@ -154,7 +162,7 @@ class _Converter:
         row["counts_type"].append(
             json.dumps(m.get("counts-type") or {}, separators=(",", ":"), sort_keys=True)
         )
-        row["dois_by_year"].append(json.dumps(by_year, separators=(",", ":")))
+        row["dois_by_year"].append(by_year_json)
         row["last_status_check"].append(status_check)
 
     def _add_coverage(self, member_id: int, m: dict) -> None:
@@ -168,7 +176,13 @@ class _Converter:
             types = list(dict.fromkeys([*cov, *counts])) or all_types
             for ctype in types:
                 block = cov.get(ctype)
-                values = [block.get(k) for k in COVERAGE_KEYS] if isinstance(block, dict) else nan_row
+                if isinstance(block, dict):
+                    try:
+                        values = _get_keys(block)
+                    except KeyError:
+                        values = [block.get(k) for k in COVERAGE_KEYS]
+                else:
+                    values = nan_row
                 self.w_member.append(member_id)
                 self.w_type.append(str(ctype))
                 self.w_period.append(period)

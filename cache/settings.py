@@ -25,6 +25,12 @@ POOL_LIST_LIMITS: dict[str, tuple[float, int]] = {
 
 DIR_MODE = 0o700
 
+_TUNING_VARS: tuple[tuple[str, str, type], ...] = (
+    ("CROSSREF_TIMEOUT_S", "timeout_s", float),
+    ("CROSSREF_MAX_ATTEMPTS", "max_attempts", int),
+    ("CROSSREF_BACKOFF_BASE_S", "backoff_base_s", float),
+)
+
 
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) and make it 0700. Returns the path."""
@@ -100,9 +106,19 @@ class Settings:
             "host": env.get("HOST", "").strip() or "127.0.0.1",
             "port": int(env.get("PORT", "").strip() or 8050),
         }
+        # Optional operational knobs (tests use them to keep retries fast).
+        for var, name, kind in _TUNING_VARS:
+            raw = env.get(var, "").strip()
+            if raw:
+                try:
+                    values[name] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"{var} must be a number, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "pool" not in overrides or overrides["pool"] is None:
             values["pool"] = "polite" if values["mailto"] else "public"
+        if values["pool"] not in POOL_LIST_LIMITS:
+            raise ValueError(f"pool must be 'polite' or 'public', not {values['pool']!r}")
         rate, conc = POOL_LIST_LIMITS[values["pool"]]
         values.setdefault("list_rate", rate)
         values.setdefault("list_concurrency", conc)

@@ -142,7 +142,7 @@ class Metric:
         if self.coverage_key:
             parts.append(f"member summary `coverage-type[…][…].{self.coverage_key}`")
         if self.works_filter:
-            parts.append(f"`/works` filter `{self.works_filter}:true|false`")
+            parts.append(f"`/works` filter `{self.works_filter}:true` / `:false`")
         if self.count_filter:
             parts.append(f"`/works` count filter `{self.count_filter}`")
         if self.share is not None:

@@ -15,7 +15,9 @@ METRICS = (
         key="descriptions",
         label="Descriptions",
         family="descriptions",
-        description="Works with a free-text description (common for components, datasets and grants).",
+        description=(
+            "Works with a free-text description (common for components, datasets and grants)."
+        ),
         why=(
             "Where a work has no abstract (figures, datasets, supplementary files), a "
             "description is what makes it understandable and findable."

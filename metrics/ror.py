@@ -63,7 +63,9 @@ METRICS = (
         key="ror-funder",
         label="ROR IDs for funders",
         family="ror",
-        description="Works where at least one funder is identified by a ROR ID (possible since 2025).",
+        description=(
+            "Works where at least one funder is identified by a ROR ID (possible since 2025)."
+        ),
         why=(
             "Funders can be identified by ROR as well as by Funder Registry DOI; tracking it "
             "shows adoption of the single open organisation identifier."

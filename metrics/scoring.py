@@ -93,35 +93,128 @@ Z95 = 1.96
 
 
 # ---------------------------------------------------------------------------------------------
-# Internal helpers
+# Internal helpers (columnar: strings become integer codes, numbers numpy arrays; filtering a
+# whole frame with string columns is the slow part of pandas, so it is avoided)
 # ---------------------------------------------------------------------------------------------
 
 
-def _group_ids(frame: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Dense group ids for the rows of ``frame`` by ``cols``, and the first row of each group."""
-    combined = np.zeros(len(frame), dtype=np.int64)
-    for col in cols:
-        codes, uniques = pd.factorize(frame[col], sort=False, use_na_sentinel=True)
-        combined = combined * (len(uniques) + 1) + (codes.astype(np.int64) + 1)
-    gid, _ = pd.factorize(combined, sort=False)
-    gid = gid.astype(np.int64)
-    if len(gid) == 0:
-        return gid, np.empty(0, dtype=np.int64)
-    # factorize numbers groups in order of first appearance, so a row starts a new group
-    # exactly when its id exceeds every id before it.
-    seen_max = np.maximum.accumulate(np.concatenate(([-1], gid[:-1])))
-    first = np.flatnonzero(gid > seen_max)
-    return gid, first
+def _eq(series: pd.Series, value: str) -> np.ndarray:
+    return (series == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _num(frame: pd.DataFrame, col: str, rows: np.ndarray | None = None) -> np.ndarray:
+    if col not in frame:
+        return np.full(len(frame) if rows is None else len(rows), np.nan)
+    values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return values if rows is None else values[rows]
+
+
+def _codes(series: pd.Series, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (−1 for missing) and the distinct values, for all rows or ``rows``."""
+    part = series if rows is None else series.take(rows)
+    codes, uniques = pd.factorize(part, sort=False, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _dense(*codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense group ids for rows keyed by several code arrays (−1 allowed), and one row per group.
+
+    Groups are numbered in the order of their combined key, i.e. sorted by the first code array,
+    then the second, and so on.
+    """
+    n_rows = len(codes[0])
+    combined = np.zeros(n_rows, dtype=np.int64)
+    span = 1
+    for c in codes:
+        size = int(c.max(initial=-1)) + 2
+        combined = combined * size + (c + 1)
+        span *= size
+    if n_rows == 0:
+        return combined, np.empty(0, dtype=np.int64)
+    if span <= 4 * n_rows + 1_000_000:  # dense key space: count directly
+        present = np.bincount(combined, minlength=span) > 0
+        gid = (np.cumsum(present) - 1)[combined]
+    else:
+        _, gid = np.unique(combined, return_inverse=True)
+    gid = gid.astype(np.int64, copy=False)
+    representative = np.empty(int(gid.max()) + 1, dtype=np.int64)
+    representative[gid] = np.arange(n_rows)  # any row of a group represents it
+    return gid, representative
+
+
+def _zero_nan(values: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(values), 0.0, values)
 
 
 def _sum(gid: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
     return np.bincount(gid, weights=values, minlength=n_groups)
 
 
-def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
-    if col not in frame:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+def _type_sums(gid: np.ndarray, n: int, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-group all-types figures from per-type rows (see :func:`with_all_types`)."""
+    tot = _zero_nan(cols["total"])
+    cov = cols["coverage"]
+    usable = (tot > 0) & np.isfinite(cov)
+    total = _sum(gid, n, tot)
+    num = _sum(gid, n, np.where(usable, cov * tot, 0.0))
+    den = _sum(gid, n, np.where(usable, tot, 0.0))
+    out = {
+        "covered": np.rint(_sum(gid, n, _zero_nan(cols["covered"]))).astype(np.int64),
+        "total": np.rint(total).astype(np.int64),
+        "ci_low": np.full(n, np.nan),
+        "ci_high": np.full(n, np.nan),
+        "same_source": np.ones(n, dtype=bool),
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["coverage"] = np.where((den > 0) & (total > 0), num / den, np.nan)
+        # Intervals: the work-weighted mean of the per-type bounds, only when every type with
+        # works has one (sample rows); it bounds the stratified estimate conservatively.
+        lo, hi = cols["ci_low"], cols["ci_high"]
+        has_ci = (tot > 0) & np.isfinite(lo) & np.isfinite(hi)
+        if has_ci.any():
+            need = _sum(gid, n, (tot > 0).astype(float))
+            ci_w = _sum(gid, n, np.where(has_ci, tot, 0.0))
+            ok = (need > 0) & (_sum(gid, n, has_ci.astype(float)) == need) & (ci_w > 0)
+            out["ci_low"] = np.where(ok, _sum(gid, n, np.where(has_ci, lo * tot, 0)) / ci_w, np.nan)
+            out["ci_high"] = np.where(
+                ok, _sum(gid, n, np.where(has_ci, hi * tot, 0)) / ci_w, np.nan
+            )
+    # The source agrees across a group iff n·Σs² == (Σs)².
+    src = cols["source"]
+    if len(src) and src.max() > 0:
+        s = src.astype(float)
+        s1 = _sum(gid, n, s)
+        out["same_source"] = np.isclose(
+            _sum(gid, n, s * s) * _sum(gid, n, np.ones_like(s)), s1 * s1
+        )
+    return out
+
+
+def _from_codes(codes: np.ndarray, uniques: np.ndarray, like: pd.Series) -> pd.Series:
+    """``uniques[codes]`` (−1 = missing) as a column in the dtype of ``like``.
+
+    Taking from the few distinct values is much cheaper than taking from a long string column.
+    """
+    values = pd.Series([*uniques, None], dtype=like.dtype)
+    codes = np.where(codes < 0, len(uniques), codes)
+    return values.take(codes).reset_index(drop=True)
+
+
+def _numeric_cols(frame: pd.DataFrame, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    cols = {c: _num(frame, c, rows) for c in ("covered", "total", "coverage", "ci_low", "ci_high")}
+    if "source" in frame:
+        cols["source"], cols["source_names"] = _codes(frame["source"], rows)
+    else:
+        cols["source"] = np.zeros(len(cols["total"]), dtype=np.int64)
+    return cols
+
+
+def _constant(value: str, n: int, like: pd.Series) -> pd.Series:
+    """``n`` copies of ``value`` in the dtype of ``like`` (object when it cannot hold it)."""
+    one = pd.Series([value], dtype=like.dtype)
+    if one.iloc[0] != value:
+        one = pd.Series([value], dtype=object)
+    return one.iloc[np.zeros(n, dtype=np.intp)].reset_index(drop=True)
 
 
 def _check_period(period: str) -> None:
@@ -129,87 +222,61 @@ def _check_period(period: str) -> None:
         raise ValueError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}")
 
 
+def _check_metric(key: str) -> None:
+    if key not in REGISTRY:
+        raise UnknownMetricError(f"unknown metric {key!r}; valid keys are: {', '.join(REGISTRY)}")
+
+
 def _metric_order(present: Iterable[str]) -> list[str]:
     """Registry order first, then any other metric strings in order of appearance."""
     present = list(dict.fromkeys(present))
-    known = [k for k in REGISTRY if k in set(present)]
-    return known + [k for k in present if k not in REGISTRY]
+    have = set(present)
+    return [k for k in REGISTRY if k in have] + [k for k in present if k not in REGISTRY]
 
 
-def _all_types_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """ALL_TYPES rows for ``rows`` (which must not contain ALL_TYPES rows already)."""
-    if rows.empty:
-        return pd.DataFrame(
-            {c: pd.Series(dtype=rows[c].dtype if c in rows else float) for c in COVERAGE_COLUMNS}
-        )
-    keys = ["member_id", "period", "metric"]
-    gid, first = _group_ids(rows, keys)
-    n = len(first)
-    cov = _num(rows, "coverage")
-    tot = np.nan_to_num(_num(rows, "total"), nan=0.0)
-    covd = np.nan_to_num(_num(rows, "covered"), nan=0.0)
-    usable = (tot > 0) & np.isfinite(cov)
-
-    total = _sum(gid, n, tot)
-    covered = _sum(gid, n, covd)
-    num = _sum(gid, n, np.where(usable, cov * tot, 0.0))
-    den = _sum(gid, n, np.where(usable, tot, 0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where((den > 0) & (total > 0), num / den, np.nan)
-
-    # Intervals: the work-weighted mean of the per-type bounds, only when every type with works
-    # has one (sample rows). It bounds the stratified estimate conservatively.
-    lo, hi = _num(rows, "ci_low"), _num(rows, "ci_high")
-    has_ci = (tot > 0) & np.isfinite(lo) & np.isfinite(hi)
-    need = _sum(gid, n, (tot > 0).astype(float))
-    have = _sum(gid, n, has_ci.astype(float))
-    ci_w = _sum(gid, n, np.where(has_ci, tot, 0.0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (need > 0) & (have == need) & (ci_w > 0)
-        ci_low = np.where(ok, _sum(gid, n, np.where(has_ci, lo * tot, 0.0)) / ci_w, np.nan)
-        ci_high = np.where(ok, _sum(gid, n, np.where(has_ci, hi * tot, 0.0)) / ci_w, np.nan)
-
-    # Source: kept when all the member's types agree, else "mixed" (Σs² · n == (Σs)² iff equal).
-    if "source" in rows:
-        codes, uniques = pd.factorize(rows["source"], sort=False)
-        s = codes.astype(float)
-        cnt = _sum(gid, n, np.ones(len(rows)))
-        s1, s2 = _sum(gid, n, s), _sum(gid, n, s * s)
-        same = np.isclose(s2 * cnt, s1 * s1)
-        src_first = codes[first]
-        labels = np.asarray(uniques, dtype=object)
-        picked = labels[np.clip(src_first, 0, None)] if len(labels) else np.full(n, "", object)
-        source = np.where(same & (src_first >= 0), picked, "mixed")
-    else:
-        source = np.full(n, "derived", dtype=object)
-
-    head = rows.iloc[first]
+def _light(coverage: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The scoring columns of ``rows`` as a small frame (metric as a categorical)."""
+    codes, names = _codes(coverage["metric"], rows)
     return pd.DataFrame(
         {
-            "member_id": head["member_id"].to_numpy(),
-            "content_type": ALL_TYPES,
-            "period": head["period"].to_numpy(),
-            "metric": head["metric"].to_numpy(),
-            "covered": np.rint(covered).astype(np.int64),
-            "total": np.rint(total).astype(np.int64),
-            "coverage": coverage,
-            "source": source,
-            "ci_low": ci_low,
-            "ci_high": ci_high,
+            "member_id": coverage["member_id"].to_numpy()[rows],
+            "metric": pd.Categorical.from_codes(codes, categories=names),
+            "covered": _num(coverage, "covered", rows),
+            "total": _num(coverage, "total", rows),
+            "coverage": _num(coverage, "coverage", rows),
+        }
+    )
+
+
+def _derived_light(coverage: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """All-types rows (light frame) derived from the per-type ``rows`` of one period."""
+    member_codes, _ = _codes(coverage["member_id"], rows)
+    metric_codes, names = _codes(coverage["metric"], rows)
+    gid, rep = _dense(member_codes, metric_codes)
+    sums = _type_sums(gid, len(rep), _numeric_cols(coverage, rows))
+    return pd.DataFrame(
+        {
+            "member_id": coverage["member_id"].to_numpy()[rows][rep],
+            "metric": pd.Categorical.from_codes(metric_codes[rep], categories=names),
+            "covered": sums["covered"].astype(float),
+            "total": sums["total"].astype(float),
+            "coverage": sums["coverage"],
         }
     )
 
 
 def _select(coverage: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
-    """Rows of one content type (or ALL_TYPES, derived when absent) and one period."""
+    """Light frame of one content type (or ALL_TYPES, derived when absent) and one period."""
     _check_period(period)
-    rows = coverage[coverage["period"].to_numpy() == period]
-    is_all = rows["content_type"].to_numpy() == ALL_TYPES
+    in_period = _eq(coverage["period"], period)
+    is_all = _eq(coverage["content_type"], ALL_TYPES)
     if content_type == ALL_TYPES:
-        if is_all.any():
-            return rows[is_all]
-        return _all_types_rows(rows)
-    return rows[(rows["content_type"].to_numpy() == content_type) & ~is_all]
+        chosen = in_period & is_all
+        if chosen.any():
+            return _light(coverage, np.flatnonzero(chosen))
+        return _derived_light(coverage, np.flatnonzero(in_period & ~is_all))
+    chosen = in_period & ~is_all & _eq(coverage["content_type"], content_type)
+    return _light(coverage, np.flatnonzero(chosen))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,13 +291,38 @@ def with_all_types(coverage: pd.DataFrame) -> pd.DataFrame:
     ``Σ_t coverage_t · total_t / Σ_t total_t`` using the exact coverage floats (types with no
     works add nothing), with ``covered`` and ``total`` summed. This reproduces Crossref's flat
     ``coverage["<metric>-current"|"-backfile"]`` values. A member/period with no works at all
-    gets ``total`` 0 and coverage NaN (not applicable). Existing ALL_TYPES rows are replaced.
+    gets ``total`` 0 and coverage NaN (not applicable). Sample rows keep an interval (the
+    work-weighted mean of the per-type bounds); ``source`` is kept when all types agree, else
+    ``"mixed"``. Existing ALL_TYPES rows are replaced.
     """
-    base = coverage[coverage["content_type"].to_numpy() != ALL_TYPES]
+    is_all = _eq(coverage["content_type"], ALL_TYPES)
+    base = coverage[~is_all].reset_index(drop=True) if is_all.any() else coverage
     if base.empty:
         return base.reset_index(drop=True)
-    extra = _all_types_rows(base)
-    return pd.concat([base, extra], ignore_index=True)
+    member_codes, _ = _codes(base["member_id"])
+    period_codes, periods = _codes(base["period"])
+    metric_codes, metrics = _codes(base["metric"])
+    gid, rep = _dense(member_codes, period_codes, metric_codes)
+    n = len(rep)
+    cols = _numeric_cols(base)
+    sums = _type_sums(gid, n, cols)
+    extra = {
+        "member_id": base["member_id"].to_numpy()[rep],
+        "content_type": _constant(ALL_TYPES, n, base["content_type"]),
+        "period": _from_codes(period_codes[rep], periods, base["period"]),
+        "metric": _from_codes(metric_codes[rep], metrics, base["metric"]),
+        "covered": sums["covered"],
+        "total": sums["total"],
+        "coverage": sums["coverage"],
+    }
+    if "source" in base:
+        source = _from_codes(cols["source"][rep], cols["source_names"], base["source"])
+        if not sums["same_source"].all():
+            source = source.where(sums["same_source"], _constant("mixed", n, source))
+        extra["source"] = source
+    extra["ci_low"] = sums["ci_low"]
+    extra["ci_high"] = sums["ci_high"]
+    return pd.concat([base, pd.DataFrame(extra)], ignore_index=True)
 
 
 def coverage_matrix(
@@ -245,34 +337,26 @@ def coverage_matrix(
     Not applicable (no works, or no row) is NaN, never 0.
     """
     rows = _select(coverage, content_type, period)
+    names = np.asarray(rows["metric"].cat.categories, dtype=object)
     if metrics is not None:
-        wanted = list(metrics)
-        for key in wanted:
-            if key not in REGISTRY:
-                _unknown(key)
-        rows = rows[rows["metric"].isin(wanted)]
-        columns = wanted
+        columns = list(metrics)
+        for key in columns:
+            _check_metric(key)
     else:
-        columns = _metric_order(pd.unique(rows["metric"]))
-
-    member_ids, member_idx = np.unique(rows["member_id"].to_numpy(), return_inverse=True)
-    col_pos = {k: i for i, k in enumerate(columns)}
-    metric_idx = pd.Series(rows["metric"].to_numpy()).map(col_pos).to_numpy()
-    values = _num(rows, "coverage")
-    values = np.where(_num(rows, "total") > 0, values, np.nan)
-
+        columns = _metric_order(names[np.unique(rows["metric"].cat.codes.to_numpy())])
+    position = np.array([columns.index(k) if k in columns else -1 for k in names], dtype=np.int64)
+    col = position[rows["metric"].cat.codes.to_numpy()] if len(names) else np.empty(0, np.int64)
+    keep = col >= 0
+    member_ids, member_idx = np.unique(rows["member_id"].to_numpy()[keep], return_inverse=True)
+    values = rows["coverage"].to_numpy()[keep]
+    values = np.where(rows["total"].to_numpy()[keep] > 0, values, np.nan)
     grid = np.full((len(member_ids), len(columns)), np.nan)
-    if len(rows):
-        grid[member_idx, metric_idx.astype(np.int64)] = values
+    grid[member_idx, col[keep]] = values
     return pd.DataFrame(
         grid,
         index=pd.Index(member_ids, name="member_id"),
-        columns=pd.Index(columns, name="metric"),
+        columns=pd.Index(columns, name="metric", dtype=object),
     )
-
-
-def _unknown(key: str) -> str:
-    raise UnknownMetricError(f"unknown metric {key!r}; valid keys are: {', '.join(REGISTRY)}")
 
 
 def aggregate(
@@ -285,50 +369,39 @@ def aggregate(
 
     Columns: ``doi_weighted`` (Σcovered / Σtotal: the share of all works), ``member_mean`` and
     ``member_median`` (the typical member; members with no works are left out), ``members``
-    (members with works) and ``works`` (Σtotal). Index ``metric`` in registry order.
+    (members with works) and ``works`` (Σtotal; authors for the depth metric). Index
+    ``metric`` in registry order.
     """
     rows = _select(coverage, content_type, period)
     if member_ids is not None:
         rows = rows[rows["member_id"].isin(list(member_ids))]
-    tot = _num(rows, "total")
-    cov = _num(rows, "coverage")
-    valid = (tot > 0) & np.isfinite(cov)
-    rows = rows[valid]
-    frame = pd.DataFrame(
-        {
-            "metric": rows["metric"].to_numpy(),
-            "covered": _num(rows, "covered"),
-            "total": tot[valid],
-            "coverage": cov[valid],
-        }
-    )
-    grouped = frame.groupby("metric", sort=False)
+    rows = rows[(rows["total"].to_numpy() > 0) & np.isfinite(rows["coverage"].to_numpy())]
+    grouped = rows.groupby("metric", sort=False, observed=True)
+    covered = grouped["covered"].sum()
+    total = grouped["total"].sum()
     out = pd.DataFrame(
         {
-            "doi_weighted": grouped["covered"].sum() / grouped["total"].sum(),
+            "doi_weighted": covered / total,
             "member_mean": grouped["coverage"].mean(),
             "member_median": grouped["coverage"].median(),
             "members": grouped["coverage"].count().astype(np.int64),
-            "works": grouped["total"].sum().astype(np.int64),
+            "works": total.astype(np.int64),
         }
     )
-    order = _metric_order(out.index)
-    out = out.reindex(order)
-    out.index.name = "metric"
-    return out
+    out.index = pd.Index(out.index.astype(object), name="metric", dtype=object)
+    return out.reindex(pd.Index(_metric_order(out.index), name="metric", dtype=object))
 
 
 def composite(matrix: pd.DataFrame, weights: Mapping[str, float] | None = None) -> pd.Series:
     """Weighted mean of a member's available metrics (NaN = not applicable, skipped).
 
     Weights default to :data:`DEFAULT_WEIGHTS`; they are renormalised per member over the
-    metrics that member has, so a member with no current funder-eligible works is not
-    penalised. NaN when none of the weighted metrics is available.
+    metrics that member has (non-NaN), so a metric that does not apply does not count against
+    the member. NaN when none of the weighted metrics is available.
     """
     chosen = dict(DEFAULT_WEIGHTS if weights is None else weights)
     for key, weight in chosen.items():
-        if key not in REGISTRY:
-            _unknown(key)
+        _check_metric(key)
         if not np.isfinite(weight) or weight < 0:
             raise ValueError(f"weight for {key!r} must be a finite number ≥ 0, got {weight!r}")
     cols = [c for c in matrix.columns if chosen.get(c, 0) > 0]

@@ -75,7 +75,7 @@ def report(mid: int, state: dict) -> html.Div:
                     [
                         dmc.Anchor("Compare with other members →", href=f"/compare?members={mid}", size="sm"),
                         dmc.Anchor("Crossref REST API record ↗", href=f"https://api.crossref.org/members/{mid}",
-                                   target="_blank", rel="noopener noreferrer", size="sm"),
+                                   target="_blank", size="sm"),
                     ],
                     gap="lg", mt=4,
                 ),

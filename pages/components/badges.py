@@ -28,8 +28,9 @@ def freshness(compact: bool = False) -> html.Div:
     if f["is_demo"]:
         children.append(demo_badge())
     children.append(
-        dmc.Text(freshness_text(), size="xs", c="dimmed", className="freshness-text",
-                 title=f"snapshot id {f['snapshot_id']}" if f["snapshot_id"] else None)
+        html.Span(dmc.Text(freshness_text(), size="xs", c="dimmed", className="freshness-text"),
+                  title=f"snapshot id {f['snapshot_id']}" if f["snapshot_id"] else None,
+                  id="freshness")
     )
     return html.Div(dmc.Group(children, gap="xs", wrap="nowrap" if compact else "wrap"),
                     className="freshness")

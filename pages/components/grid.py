@@ -32,7 +32,7 @@ def member_column(field: str = "name", header: str = "Member", width: int = 260,
     return col
 
 
-def pct_column(key: str, header: str | None = None, tooltip: str | None = None, width: int = 118,
+def pct_column(key: str, header: str | None = None, tooltip: str | None = None, width: int = 136,
                filter_: bool = True) -> dict:
     col = {"field": key, "headerName": header or facade.metric_label(key), "type": "numericColumn",
            "valueFormatter": PCT_FORMAT, "minWidth": width, "width": width}
@@ -86,7 +86,6 @@ def infinite_grid(grid_id: str, column_defs: list[dict], height: str = "560px") 
             "tooltipShowDelay": 300,
             "animateRows": False,
         },
-        getRowId="String(params.data.member_id)",
         style={"height": height, "width": "100%"},
         className="dash-grid",
     )

@@ -24,6 +24,6 @@ def metric_help(keys: Iterable[str], values: dict[str, str] | None = None) -> dm
         ]
         if info["improve_url"] and str(info["improve_url"]).startswith(("https://", "http://")):
             body.append(dmc.Anchor("How to improve this →", href=info["improve_url"], target="_blank",
-                                   size="sm", rel="noopener noreferrer"))
+                                   size="sm"))
         items.append(dmc.AccordionItem([dmc.AccordionControl(control), dmc.AccordionPanel(body)], value=k))
     return dmc.Accordion(items, multiple=True, variant="separated", chevronPosition="left")

@@ -6,16 +6,12 @@ import dash_mantine_components as dmc
 from dash import dcc, html
 
 from cache import facade
-from pages.components import badges
 
 
 def page_header(title: str, subtitle: str | None = None, extra=None) -> html.Div:
     return html.Div(
         [
-            dmc.Group(
-                [dmc.Title(title, order=2), badges.freshness()],
-                justify="space-between", align="center", wrap="wrap",
-            ),
+            dmc.Title(title, order=2),
             dmc.Text(subtitle, c="dimmed", size="sm", mt=4) if subtitle else None,
             extra,
         ],
@@ -94,10 +90,10 @@ def section(title: str, *children, sid: str | None = None, description: str | No
 def graph(gid: str, figure=None, height: int | None = None) -> dcc.Graph:
     from pages.components.figures import GRAPH_CONFIG
 
-    style = {"height": f"{height}px"} if height else None
     kw = {"figure": figure} if figure is not None else {}
-    return dcc.Loading(dcc.Graph(id=gid, config=GRAPH_CONFIG, style=style, **kw), type="default",
-                       delay_show=300)
+    if height:
+        kw["style"] = {"height": f"{height}px"}
+    return dcc.Loading(dcc.Graph(id=gid, config=GRAPH_CONFIG, **kw), type="default", delay_show=300)
 
 
 def basis_note(text: str) -> dmc.Text:

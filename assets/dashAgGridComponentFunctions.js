@@ -1,0 +1,35 @@
+/* AG Grid cell renderers. Values are untrusted text: build elements with React.createElement and
+   pass the name as a child string (React escapes it); never innerHTML. */
+var dagcomponentfuncs = (window.dashAgGridComponentFunctions = window.dashAgGridComponentFunctions || {});
+
+dagcomponentfuncs.MemberLink = function (props) {
+    if (props.value === null || props.value === undefined) {
+        return null;
+    }
+    var data = props.data || {};
+    var id = data.member_id;
+    var text = String(props.value);
+    if (id === null || id === undefined || !/^[0-9]+$/.test(String(id))) {
+        return React.createElement('span', null, text);
+    }
+    var href = '/member/' + encodeURIComponent(String(id));
+    return React.createElement(
+        'a',
+        {
+            href: href,
+            className: 'member-link',
+            title: text,
+            onClick: function (e) {
+                if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) {
+                    return;
+                }
+                // in-app navigation, like dcc.Link: no full page reload
+                e.preventDefault();
+                window.history.pushState({}, '', href);
+                window.dispatchEvent(new CustomEvent('_dashprivate_pushstate'));
+                window.scrollTo(0, 0);
+            },
+        },
+        text
+    );
+};

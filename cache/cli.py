@@ -1,0 +1,334 @@
+"""``python -m cache …``: refresh, list and export snapshots, run the mock, build the demo.
+
+One ``app = typer.Typer()``; each command is a small function. To add a command (``works``,
+``funder``, ``bulk`` …) define ``@app.command()`` here, take ``data_dir: DataDirOption = None`` and
+build settings with :func:`load_settings`; use :func:`progress_bar` for long jobs and
+:func:`fail` for a one-line error with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TextIO
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cache.errors import CrossrefError, SnapshotError
+from cache.settings import Settings
+from cache.snapshots import Snapshot, SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(
+    help="Crossref metadata-completeness dashboard: data jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory (default: $DASHBOARD_DATA_DIR or ~/.cache/crossref-dashboard).",
+        file_okay=False,
+    ),
+]
+
+EXPORT_COLUMNS = (
+    "member_id",
+    "member_name",
+    "content_type",
+    "period",
+    "metric",
+    "covered",
+    "total",
+    "coverage",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by commands
+# --------------------------------------------------------------------------------------------
+def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    return Settings.from_env(data_dir=data_dir, **overrides)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one line to stderr and exit non-zero."""
+    typer.echo(" ".join(str(message).split()), err=True)
+    raise typer.Exit(code)
+
+
+def _stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing a rich bar on stderr (off when not a TTY)."""
+    console = _stderr_console()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        lock = threading.Lock()
+
+        def update(done: int, total: int) -> None:
+            with lock:
+                bar.update(task, completed=done, total=total or None)
+
+        yield update
+
+
+def neutralise(series: pd.Series) -> pd.Series:
+    """Prefix ``'`` to text cells starting with = + - @ (CSV formula injection)."""
+    text = series.fillna("").astype(str)
+    risky = text.str.startswith(FORMULA_PREFIXES)
+    return text.where(~risky, "'" + text)
+
+
+def _float_text(value: float) -> str:
+    """Shortest repr that round-trips (so the CSV equals the server's float); NaN → ``""``."""
+    return "" if value != value else repr(float(value))
+
+
+def coverage_export_frame(snapshot: Snapshot) -> pd.DataFrame:
+    """The coverage table as exported: EXPORT_COLUMNS, text neutralised, coverage as text."""
+    cov = snapshot.coverage
+    names = snapshot.members.drop_duplicates("member_id").set_index("member_id")["name"]
+    return pd.DataFrame(
+        {
+            "member_id": cov["member_id"].to_numpy(),
+            "member_name": neutralise(cov["member_id"].map(names)).to_numpy(),
+            "content_type": neutralise(cov["content_type"]).to_numpy(),
+            "period": neutralise(cov["period"]).to_numpy(),
+            "metric": neutralise(cov["metric"]).to_numpy(),
+            "covered": cov["covered"].to_numpy(),
+            "total": cov["total"].to_numpy(),
+            "coverage": [_float_text(v) for v in cov["coverage"].tolist()],
+        },
+        columns=list(EXPORT_COLUMNS),
+    )
+
+
+def write_coverage_csv(snapshot: Snapshot, out: TextIO) -> int:
+    frame = coverage_export_frame(snapshot)
+    frame.to_csv(out, index=False, lineterminator="\n")
+    return len(frame)
+
+
+def _previous_note(previous: str | None) -> str:
+    if previous:
+        return f"previous snapshot {previous} is still the latest"
+    return "no snapshot was published"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at emit time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def configure_logging(verbose: int = 0) -> None:
+    """WARNING (retries, 429s) by default; -v INFO; -vv DEBUG. One stderr handler on root."""
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h, _StderrHandler)), None)
+    if handler is None:
+        handler = _StderrHandler()
+        root.addHandler(handler)
+    handler.setLevel(level)
+    root.setLevel(level)
+    if verbose < 3:
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="-v info, -vv debug logging.")
+    ] = 0,
+) -> None:
+    configure_logging(verbose)
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+@app.command()
+def refresh(
+    member: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--member",
+            help="Refresh only these member ids (repeatable) through /members/{id}; the "
+            "snapshot then holds only them.",
+        ),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Fetch member summaries from Crossref and publish a snapshot."""
+    from cache.client import CrossrefClient
+    from cache.refresh import refresh_all, refresh_members
+
+    settings = load_settings(data_dir)
+    store = SnapshotStore(settings.data_dir)
+    previous = store.latest_id()
+    try:
+        with (
+            CrossrefClient(settings, use_cache=not no_cache) as client,
+            progress_bar("members") as progress,
+        ):
+            if member:
+                result = refresh_members(client, store, member, progress=progress)
+            else:
+                result = refresh_all(client, store, progress=progress)
+    except (CrossrefError, SnapshotError, OSError) as exc:
+        fail(f"refresh failed: {exc} — {_previous_note(previous)}")
+    except KeyboardInterrupt:
+        fail(f"refresh interrupted — {_previous_note(previous)}", code=130)
+    typer.echo(result.summary())
+
+
+@app.command()
+def snapshots(data_dir: DataDirOption = None) -> None:
+    """List snapshots, newest first."""
+    settings = load_settings(data_dir)
+    metas = SnapshotStore(settings.data_dir).list()
+    if not metas:
+        typer.echo(f"no snapshots in {settings.snapshots_dir}")
+        return
+    table = Table("id", "date", "source", "members")
+    for meta in metas:
+        table.add_row(
+            str(meta.get("id", "")),
+            str(meta.get("created", "")),
+            str(meta.get("source", "")),
+            str(meta.get("members", "")),
+        )
+    Console(soft_wrap=True).print(table)
+
+
+@app.command()
+def export(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="CSV file to write (default: stdout).")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot id (default: the latest).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Write a snapshot's coverage table as CSV."""
+    settings = load_settings(data_dir)
+    try:
+        snap = SnapshotStore(settings.data_dir).load(snapshot)
+    except SnapshotError as exc:
+        fail(f"export failed: {exc}")
+    if out is None:
+        write_coverage_csv(snap, sys.stdout)
+        sys.stdout.flush()
+        return
+    try:
+        with open(out, "w", encoding="utf-8", newline="") as fh:
+            rows = write_coverage_csv(snap, fh)
+    except OSError as exc:
+        fail(f"export failed: {exc}")
+    typer.echo(f"wrote {rows} rows of snapshot {snap.id} to {out}", err=True)
+
+
+@app.command()
+def mock(
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 = any free).")] = 8181,
+    members: Annotated[int, typer.Option("--members", help="Population size.")] = 2000,
+    latency: Annotated[float, typer.Option("--latency", help="Seconds per response.")] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option("--rate-limit", help="Requests per second before 429s.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", help="Requests in flight before 429s.")
+    ] = None,
+    pool: Annotated[
+        str, typer.Option("--pool", help="polite, public, plus or auto (from the request).")
+    ] = "auto",
+) -> None:
+    """Run the mock Crossref API in the foreground (Ctrl-C to stop)."""
+    from cache.demo import DEMO_SEED
+    from cache.mock.population import Population
+    from cache.mock.server import MockCrossref
+
+    population = Population(
+        n_members=members, seed=DEMO_SEED, current_year=dt.datetime.now(dt.UTC).year
+    )
+    server = MockCrossref(
+        population,
+        rate_limit=rate_limit,
+        concurrency=concurrency,
+        latency_s=latency,
+        pool=pool,
+        port=port,
+    )
+    base_url = server.start()
+    typer.echo(f"mock Crossref API with {members} members on {base_url} (Ctrl-C to stop)")
+    typer.echo(f"try: CROSSREF_API_URL={base_url} python -m cache refresh --data-dir /tmp/mock-data")
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option("--members", help="Population size.")] = 33_000,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build the demo snapshot (mock API on loopback + the real refresh)."""
+    from cache.demo import run_demo_refresh
+
+    settings = load_settings(data_dir)
+    previous = SnapshotStore(settings.data_dir).latest_id()
+    try:
+        with progress_bar("demo members") as progress:
+            result = run_demo_refresh(settings, members, progress)
+    except (CrossrefError, SnapshotError, OSError) as exc:
+        fail(f"demo failed: {exc} — {_previous_note(previous)}")
+    typer.echo(result.summary())
+
+
+def main() -> None:
+    app()

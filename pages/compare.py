@@ -1,0 +1,192 @@
+"""Compare 2–8 members per metric, against the Crossref-wide DOI-weighted value and member median.
+
+URL: /compare?members=78,311,1968&type=journal-article&period=current&chart=bars|heatmap
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_mantine_components as dmc
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, dcc, html
+
+from cache import facade
+from pages.components import figures, grid, params, ui
+from pages.components import theme as th
+
+dash.register_page(__name__, path="/compare", name="Compare", title="Compare members · Crossref metadata "
+                   "completeness", order=1)
+
+P = "compare"
+MAX_MEMBERS = 8
+DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "chart": "bars"}
+CHARTS = ("bars", "heatmap")
+
+
+def parse(kwargs: dict) -> dict:
+    have = facade.has_snapshot()
+    ids = params.ids(kwargs.get("members"), limit=MAX_MEMBERS)
+    if have:
+        known = facade.members().index
+        ids = [i for i in ids if i in known]
+    return {
+        "members": ids,
+        "type": facade.valid_type(params.first(kwargs.get("type"))) if have else DEFAULTS["type"],
+        "period": facade.valid_period(params.first(kwargs.get("period"))),
+        "chart": params.choice(kwargs.get("chart"), CHARTS, "bars"),
+    }
+
+
+def layout(members=None, type=None, period=None, chart=None, **kwargs):  # noqa: A002
+    if not facade.has_snapshot():
+        return html.Div([ui.page_header("Compare members"), ui.no_snapshot()])
+    state = parse({"members": members, "type": type, "period": period, "chart": chart})
+    value = [str(i) for i in state["members"]]
+    return html.Div(
+        [
+            dcc.Location(id=f"{P}-location", refresh=False),
+            ui.page_header("Compare members",
+                           "Pick 2–8 members. Bars show each member's coverage; lines show the "
+                           "Crossref-wide DOI-weighted value and the member median."),
+            dmc.Card(
+                [
+                    dmc.MultiSelect(
+                        id=f"{P}-members", label="Members (type to search by name or id)", value=value,
+                        data=facade.search_members("", limit=20, keep=value), searchable=True,
+                        clearable=True, maxValues=MAX_MEMBERS, placeholder="Search members…",
+                        nothingFoundMessage="No matching member", comboboxProps={"zIndex": 400},
+                        hidePickedOptions=True, w="100%", mb="sm",
+                    ),
+                    dmc.Group(
+                        [
+                            ui.type_select(f"{P}-type", state["type"]),
+                            ui.period_control(f"{P}-period", state["period"]),
+                            html.Div([
+                                dmc.Text("Chart", size="sm", fw=500, mb=3),
+                                dmc.SegmentedControl(id=f"{P}-chart", value=state["chart"],
+                                                     data=[{"value": "bars", "label": "Grouped bars"},
+                                                           {"value": "heatmap", "label": "Heatmap"}]),
+                            ]),
+                        ],
+                        align="flex-end", gap="lg", wrap="wrap",
+                    ),
+                ],
+                mb="md",
+            ),
+            ui.graph(f"{P}-chart-graph"),
+            ui.section("Values", html.Div(id=f"{P}-table"), description="Coverage per metric (% of each "
+                       "member's works); — = no works of this type in this period."),
+        ]
+    )
+
+
+@callback(
+    Output(f"{P}-members", "data"),
+    Input(f"{P}-members", "searchValue"),
+    State(f"{P}-members", "value"),
+    prevent_initial_call=True,
+)
+def search_options(search, value):
+    """Server-side autocomplete: at most 20 matches, plus the members already picked."""
+    return facade.search_members(search, limit=20, keep=value or [])
+
+
+@callback(
+    Output(f"{P}-location", "search"),
+    Output(f"{P}-chart-graph", "figure"),
+    Output(f"{P}-table", "children"),
+    Input(f"{P}-members", "value"),
+    Input(f"{P}-type", "value"),
+    Input(f"{P}-period", "value"),
+    Input(f"{P}-chart", "value"),
+)
+def update(members, type_, period, chart):
+    s = parse({"members": ",".join(members or []), "type": type_, "period": period, "chart": chart})
+    search = params.query({"members": s["members"], "type": s["type"], "period": s["period"],
+                           "chart": s["chart"]}, DEFAULTS)
+    if not facade.has_snapshot():
+        return search, figures.empty("No data"), None
+    data = facade.compare(s["members"], s["type"], s["period"])
+    if len(data["ids"]) == 0:
+        return search, figures.empty("Pick at least one member above (2–8 to compare).",
+                                     "Coverage per metric"), None
+    fig = heatmap(data, s) if s["chart"] == "heatmap" else bars(data, s)
+    return search, fig, table(data)
+
+
+def _label(data: dict, i: int) -> str:
+    name = data["names"][i]
+    short = name if len(name) <= 40 else name[:38] + "…"
+    return f"{short} ({i})"
+
+
+def bars(data: dict, s: dict) -> go.Figure:
+    keys = data["metrics"]
+    labels = [facade.metric_label(k) for k in keys]
+    fig = go.Figure()
+    for n, i in enumerate(data["ids"]):
+        vals = (data["matrix"].loc[i, keys] * 100).round(1)
+        fig.add_bar(x=labels, y=vals, name=figures.esc(_label(data, i)), marker_color=th.SERIES[n % 8],
+                    hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(_label(data, i)) + "</extra>")
+    fig.add_scatter(x=labels, y=(data["doi_weighted"].reindex(keys) * 100).round(1),
+                    name="Crossref-wide, DOI-weighted", mode="lines+markers",
+                    line={"color": "#212529", "dash": "dash", "width": 2}, marker={"symbol": "line-ew-open"},
+                    hovertemplate="%{x}: %{y:.1f} % of all works<extra>DOI-weighted</extra>")
+    fig.add_scatter(x=labels, y=(data["member_median"].reindex(keys) * 100).round(1),
+                    name="Member median (all members)", mode="lines+markers",
+                    line={"color": th.MUTED, "dash": "dot", "width": 2},
+                    hovertemplate="%{x}: %{y:.1f} %<extra>member median</extra>")
+    fig.update_layout(
+        template=figures.TEMPLATE, barmode="group", height=520,
+        title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
+                            "bars: each member's share of its works; lines: Crossref-wide DOI-weighted "
+                            "and member median"),
+        xaxis={"title": {"text": "Metric"}, "tickangle": -30},
+        legend={"y": -0.32, "yanchor": "top", "x": 0, "xanchor": "left", "orientation": "h"},
+        margin={"t": 80, "b": 170},
+    )
+    return figures.pct_axis(fig, "y", "Coverage (% of works)", (0, 100))
+
+
+def heatmap(data: dict, s: dict) -> go.Figure:
+    keys = data["metrics"]
+    ylab = [_label(data, i) for i in data["ids"]] + ["Crossref-wide (DOI-weighted)", "Member median"]
+    z = [(data["matrix"].loc[i, keys] * 100).round(1).tolist() for i in data["ids"]]
+    z.append((data["doi_weighted"].reindex(keys) * 100).round(1).tolist())
+    z.append((data["member_median"].reindex(keys) * 100).round(1).tolist())
+    text = [[figures.na_text(v) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[facade.metric_label(k) for k in keys], y=[figures.esc(y) for y in ylab], zmin=0, zmax=100,
+        colorscale="Viridis", text=text, texttemplate="%{text}", hoverongaps=False,
+        colorbar={"title": {"text": "Coverage (%)"}, "ticksuffix": " %"},
+        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
+    ))
+    fig.update_layout(
+        template=figures.TEMPLATE, height=max(360, 48 * len(ylab) + 200),
+        title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
+                            "cells: % of each member's works; last rows: Crossref-wide DOI-weighted and "
+                            "member median"),
+        xaxis={"title": {"text": "Metric"}, "tickangle": -30},
+        yaxis={"title": {"text": "Member"}, "autorange": "reversed"},
+        margin={"t": 80, "b": 130},
+    )
+    return fig
+
+
+def table(data: dict):
+    keys = data["metrics"]
+    rows = []
+    for i in data["ids"]:
+        row = {"member_id": i, "name": data["names"][i], "works": int(data["works"].get(i, 0)),
+               "composite": data["composite"].get(i)}
+        row.update({k: data["matrix"].at[i, k] for k in keys})
+        rows.append(row)
+    import pandas as pd
+
+    df = grid.pct_records(pd.DataFrame(rows), ["composite", *keys])
+    cols = [grid.member_column(width=220, filter_=False),
+            {"field": "works", "headerName": "Works", "valueFormatter": grid.INT_FORMAT, "type": "numericColumn",
+             "width": 110},
+            grid.pct_column("composite", "Composite", filter_=False),
+            *grid.metric_columns(keys, filter_=False)]
+    return grid.static_grid(f"{P}-grid", df, cols, height=f"{min(420, 60 + 42 * len(rows))}px")

@@ -1,0 +1,88 @@
+"""Serve the Dash app in a background thread (werkzeug) and prepare data dirs for browser runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_data_dir(data_dir: Path, n_members: int = 1500, synthetic_fallback: bool = True) -> str:
+    """A data dir with a snapshot: the demo pipeline (mock Crossref + real refresh) when it works,
+    else (only if allowed) the synthetic snapshot. Then one hostile-named member is injected."""
+    from cache.snapshots import SnapshotStore
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = SnapshotStore(data_dir)
+    if store.latest_id() is None:
+        try:
+            from cache.demo import build_demo_snapshot
+            from cache.settings import Settings
+
+            build_demo_snapshot(Settings.from_env(data_dir=data_dir), n_members=n_members)
+        except Exception:
+            if not synthetic_fallback:
+                raise
+            from tests.browser import synthetic
+
+            synthetic.publish(data_dir, n_members=min(n_members, 400))
+            return store.latest_id()
+        inject_hostile(data_dir)
+    return store.latest_id()
+
+
+def inject_hostile(data_dir: Path) -> str:
+    """Republish the latest snapshot with one member renamed to HTML and one to a CSV formula."""
+    from cache.snapshots import SnapshotStore
+    from tests.browser.synthetic import FORMULA_NAME, HOSTILE_NAME
+
+    store = SnapshotStore(data_dir)
+    snap = store.load()
+    members = snap.members.copy()
+    if (members["name"] == HOSTILE_NAME).any():
+        return snap.id
+    big = members.sort_values("total_dois", ascending=False)["member_id"].tolist()
+    members.loc[members["member_id"] == big[5], "name"] = HOSTILE_NAME
+    members.loc[members["member_id"] == big[6], "name"] = FORMULA_NAME
+    meta = {k: v for k, v in snap.meta.items() if k not in ("id", "created")}
+    return store.publish(members, snap.coverage, meta, snap.years)
+
+
+class AppServer:
+    """`with AppServer() as url:` serves `app.server` on 127.0.0.1:<free port> in a thread."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self._srv = None
+        self._thread = None
+
+    def __enter__(self) -> str:
+        from werkzeug.serving import make_server
+
+        import app as dash_app  # env must be set before this import
+
+        self._srv = make_server("127.0.0.1", self.port, dash_app.server, threaded=True)
+        self._thread = threading.Thread(target=self._srv.serve_forever, daemon=True)
+        self._thread.start()
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc) -> None:
+        if self._srv is not None:
+            self._srv.shutdown()
+            self._thread.join(timeout=10)
+
+
+def have_chromium() -> bool:
+    return os.path.exists(CHROMIUM)

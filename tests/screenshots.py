@@ -1,0 +1,92 @@
+"""Screenshots of every page at 1440×900 (plus a -full.png of the whole page), for looking at the UI.
+
+    python -m tests.screenshots [--out screenshots] [--data-dir DIR] [--members 1500]
+
+Starts the app on a demo snapshot (built with the mock Crossref API into a temporary data dir,
+or DIR when given) and drives /usr/bin/chromium with Playwright.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="screenshots")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--members", type=int, default=1500)
+    ap.add_argument("--viewport-only", action="store_true", help="only the first 1440×900, not full page")
+    args = ap.parse_args(argv)
+
+    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="dash-shots-"))
+    os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)
+    from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer, build_data_dir
+
+    t0 = time.perf_counter()
+    build_data_dir(data_dir, args.members)
+    print(f"data ready in {time.perf_counter() - t0:.1f} s: {data_dir}")
+    from cache import facade
+
+    facade.configure(data_dir)
+    members = facade.members().sort_values("total_dois", ascending=False)
+    top = members["member_id"].tolist()
+    from tests.browser.synthetic import HOSTILE_NAME
+
+    hostile = members.loc[members["name"] == HOSTILE_NAME, "member_id"].tolist()
+    pages = {
+        "overview": "/",
+        "member": f"/member/{top[0]}",
+        "member-hostile": f"/member/{hostile[0]}" if hostile else f"/member/{top[1]}",
+        "member-not-found": "/member/999999999",
+        "compare": f"/compare?members={top[0]},{top[1]},{top[2]}",
+        "compare-heatmap": f"/compare?members={top[0]},{top[1]},{top[2]}&chart=heatmap",
+        "funders": "/funders",
+        "shortlist": "/shortlist",
+        "countries": "/countries",
+        "methodology": "/methodology",
+        "not-found-404": "/no-such-page",
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with AppServer() as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+        for name, path in pages.items():
+            page.goto(url + path, wait_until="load")
+            page.wait_for_selector("#_pages_content > *", timeout=20_000)
+            try:
+                page.wait_for_function("document.querySelectorAll('[data-dash-is-loading=true]').length == 0",
+                                       timeout=15_000)
+            except Exception:
+                pass
+            page.wait_for_timeout(800)
+            target = out / f"{name}.png"
+            page.screenshot(path=str(target))  # the 1440×900 viewport
+            if not args.viewport_only:
+                # the whole page: grow the viewport to the page height (AG Grid only paints rows in
+                # the viewport, so a stitched full-page capture would show empty grids)
+                height = page.evaluate("document.documentElement.scrollHeight")
+                page.set_viewport_size({"width": 1440, "height": min(int(height), 8000)})
+                page.wait_for_timeout(700)
+                page.screenshot(path=str(out / f"{name}-full.png"))
+                page.set_viewport_size({"width": 1440, "height": 900})
+            print(f"{target}  ({path})")
+        browser.close()
+    if errors:
+        print("console errors:", *errors, sep="\n  ")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
