@@ -67,20 +67,57 @@ WORK_STRUCTURE: dict = {
     "clinical-trial-number": ["BOOLEAN"],
 }
 WORK_STRUCTURE_JSON = json.dumps(WORK_STRUCTURE)
+
+
+def duckdb_type(shape: object) -> str:
+    """The DuckDB type of a from_json structure (``["X"]`` → ``X[]``, dict → STRUCT)."""
+    if isinstance(shape, str):
+        return shape
+    if isinstance(shape, list):
+        return duckdb_type(shape[0]) + "[]"
+    assert isinstance(shape, dict)
+    fields = ", ".join(f'"{k}" {duckdb_type(v)}' for k, v in shape.items())
+    return f"STRUCT({fields})"
+
+
+#: ``columns=`` of ``read_ndjson``: the same shape, one column per top-level key, so DuckDB's
+#: reader parses each line once, straight into the struct (no JSON text in between).
+WORK_COLUMNS_SQL = (
+    "{" + ", ".join(f"'{k}': '{duckdb_type(v)}'" for k, v in WORK_STRUCTURE.items()) + "}"
+)
 ITEMS_STRUCTURE_JSON = json.dumps({"items": [WORK_STRUCTURE]})
 
 _ID_ENTRY = json.dumps({"id": "JSON", "id-type": "JSON", "asserted-by": "JSON"})
 _JSON_LIST = json.dumps(["JSON"])
 
 # --- macros: the shape-tolerant helpers of metrics/base.py, in SQL -----------------------------
+# JSON leaves come back from DuckDB re-serialised by yyjson: minified, raw UTF-8, and only `"`,
+# `\` and control characters escaped. The fast paths below rely on that and send anything with
+# a backslash (or otherwise unusual) to the exact, slower form.
+_FIRST_CHAR_SLOW = "".join(
+    ['"', "\\", " ", "\x85", "\xa0", "\u1680"]
+    + [chr(c) for c in range(0x2000, 0x200B)]
+    + ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+)
+_FIRST_CHAR_SLOW_SQL = ", ".join(f"'{c}'" for c in _FIRST_CHAR_SLOW)
+
 MACROS: tuple[str, ...] = (
     # isinstance(v, str) -> v, else NULL
     "CREATE OR REPLACE TEMP MACRO js(j) AS CASE WHEN left(j, 1) = '\"' THEN j ->> '$' END",
-    # metrics.base.nonblank
-    f"CREATE OR REPLACE TEMP MACRO nb(j) AS coalesce(regexp_matches(js(j), '[^{_WS}]'), false)",
+    # metrics.base.nonblank: fast when the first character is plainly not whitespace
+    f"CREATE OR REPLACE TEMP MACRO nb(j) AS CASE WHEN j IS NULL THEN false "
+    f"WHEN left(j, 1) <> '\"' THEN false "
+    f"WHEN substr(j, 2, 1) NOT IN ({_FIRST_CHAR_SLOW_SQL}) THEN true "
+    f"ELSE coalesce(regexp_matches(js(j), '[^{_WS}]'), false) END",
     # metrics.base.lower: v.strip().lower() for strings
     f"CREATE OR REPLACE TEMP MACRO low(j) AS "
     f"lower(regexp_replace(js(j), '^[{_WS}]+|[{_WS}]+$', '', 'g'))",
+    # low(j) = t, fast for the exact token and for strings that cannot strip/lower to it
+    "CREATE OR REPLACE TEMP MACRO low_is(j, t) AS CASE WHEN j IS NULL THEN false "
+    "WHEN j = '\"' || t || '\"' THEN true "
+    "WHEN left(j, 1) <> '\"' THEN false "
+    "WHEN contains(j, '\\') OR contains(lower(j), t) THEN coalesce(low(j) = t, false) "
+    "ELSE false END",
     # metrics.base.any_nonblank: a non-blank string, or a list holding one
     f"CREATE OR REPLACE TEMP MACRO any_nb(j) AS CASE left(j, 1) "
     f"WHEN '\"' THEN nb(j) "
@@ -88,21 +125,29 @@ MACROS: tuple[str, ...] = (
     f"lambda e: nb(e))), false) "
     f"ELSE false END",
     # metrics.base.as_int: int, integral float or (signed) digit string; bools are not ints
-    "CREATE OR REPLACE TEMP MACRO as_int(j) AS CASE json_type(j) "
+    "CREATE OR REPLACE TEMP MACRO as_int_slow(j) AS CASE json_type(j) "
     "WHEN 'UBIGINT' THEN TRY_CAST(j AS BIGINT) "
     "WHEN 'BIGINT' THEN TRY_CAST(j AS BIGINT) "
-    "WHEN 'DOUBLE' THEN CASE WHEN CAST(j AS DOUBLE) = floor(CAST(j AS DOUBLE)) "
-    "THEN TRY_CAST(CAST(j AS DOUBLE) AS BIGINT) END "
+    "WHEN 'DOUBLE' THEN CASE WHEN TRY_CAST(j AS DOUBLE) = floor(TRY_CAST(j AS DOUBLE)) "
+    "THEN TRY_CAST(TRY_CAST(j AS DOUBLE) AS BIGINT) END "
     f"WHEN 'VARCHAR' THEN TRY_CAST(regexp_extract(js(j), '^[{_WS}]*(-?[0-9]+)[{_WS}]*$', 1) "
     "AS BIGINT) END",
+    # a JSON integer literal is read directly; anything else (floats, strings …) the slow way
+    "CREATE OR REPLACE TEMP MACRO plain_int(j) AS j IS NOT NULL AND left(j, 1) <> '\"' "
+    "AND NOT (contains(j, '.') OR contains(j, 'e') OR contains(j, 'E'))",
+    "CREATE OR REPLACE TEMP MACRO as_int(j) AS CASE WHEN j IS NULL THEN NULL "
+    "WHEN plain_int(j) THEN TRY_CAST(CAST(j AS VARCHAR) AS BIGINT) ELSE as_int_slow(j) END",
     # metrics.base.positive_int
-    "CREATE OR REPLACE TEMP MACRO positive_int(j) AS CASE json_type(j) "
+    "CREATE OR REPLACE TEMP MACRO positive_int_slow(j) AS CASE json_type(j) "
     "WHEN 'UBIGINT' THEN TRY_CAST(j AS UBIGINT) > 0 "
     "WHEN 'BIGINT' THEN TRY_CAST(j AS BIGINT) > 0 "
-    "WHEN 'DOUBLE' THEN CAST(j AS DOUBLE) > 0 "
+    "WHEN 'DOUBLE' THEN TRY_CAST(j AS DOUBLE) > 0 "
     f"WHEN 'VARCHAR' THEN coalesce(TRY_CAST(regexp_extract(js(j), "
     f"'^[{_WS}]*([0-9]+)[{_WS}]*$', 1) AS HUGEINT) > 0, false) "
     "ELSE false END",
+    "CREATE OR REPLACE TEMP MACRO positive_int(j) AS CASE WHEN j IS NULL THEN false "
+    "WHEN plain_int(j) AND TRY_CAST(CAST(j AS VARCHAR) AS BIGINT) IS NOT NULL "
+    "THEN TRY_CAST(CAST(j AS VARCHAR) AS BIGINT) > 0 ELSE positive_int_slow(j) END",
     # metrics.base.year_of on a parsed {"date-parts": [[...]]}
     "CREATE OR REPLACE TEMP MACRO year_of(d) AS as_int(d['date-parts'][1][1])",
     # metrics.base.id_entries: the dict entries of `id` (a list, or a lone object)
@@ -110,12 +155,12 @@ MACROS: tuple[str, ...] = (
     f"WHEN '[' THEN from_json(j, '[{_ID_ENTRY}]') "
     f"WHEN '{{' THEN [from_json(j, '{_ID_ENTRY}')] END",
     # any id entry of `kind` (lower-cased id-type) with a non-blank id
-    "CREATE OR REPLACE TEMP MACRO has_id_kind(j, kind) AS "
-    "coalesce(list_bool_or(list_transform(id_list(j), lambda e: nb(e.id) AND low(e['id-type']) = kind)),"
-    " false)",
+    "CREATE OR REPLACE TEMP MACRO has_id_kind(j, kind) AS CASE WHEN j IS NULL THEN false ELSE "
+    "coalesce(list_bool_or(list_transform(id_list(j), "
+    "lambda e: low_is(e['id-type'], kind) AND nb(e.id))), false) END",
     # any identifier at all: a bare non-blank string or an entry with a non-blank id
-    "CREATE OR REPLACE TEMP MACRO has_any_id(j) AS nb(j) OR "
-    "coalesce(list_bool_or(list_transform(id_list(j), lambda e: nb(e.id))), false)",
+    "CREATE OR REPLACE TEMP MACRO has_any_id(j) AS CASE WHEN j IS NULL THEN false ELSE nb(j) OR "
+    "coalesce(list_bool_or(list_transform(id_list(j), lambda e: nb(e.id))), false) END",
     # list_bool_or that reads an empty or NULL list as false
     "CREATE OR REPLACE TEMP MACRO any_of(l) AS coalesce(list_bool_or(l), false)",
 )
@@ -123,14 +168,21 @@ MACROS: tuple[str, ...] = (
 # --- helper columns, computed once per work, level by level (a level may use earlier ones) -----
 HELPER_SQL: tuple[dict[str, str], ...] = (
     {
-        # every contributor (author, editor, chair, translator)
-        "contribs": "flatten([coalesce(w.author, []), coalesce(w.editor, []), "
-        "coalesce(w.chair, []), coalesce(w.translator, [])])",
+        "authors": "coalesce(w.author, [])",
+        # the other contributors (editor, chair, translator): usually none
+        "others": "flatten([coalesce(w.editor, []), coalesce(w.chair, []), "
+        "coalesce(w.translator, [])])",
         "funders": "coalesce(w.funder, [])",
         "lics": "coalesce(w.license, [])",
-        "apps": "list_transform(coalesce(w.link, []), lambda l: low(l['intended-application']))",
+        "links": "coalesce(w.link, [])",
     },
-    {"affs": "flatten(list_transform(contribs, lambda p: coalesce(p.affiliation, [])))"},
+    {
+        "author_orcid": "list_transform(authors, lambda p: nb(p.ORCID))",
+        # every affiliation of every contributor
+        "affs": "flatten(list_transform(list_concat(authors, others), "
+        "lambda p: coalesce(p.affiliation, [])))",
+        "vor": "list_transform(lics, lambda l: low_is(l['content-version'], 'vor'))",
+    },
     {
         "aff_ror": "any_of(list_transform(affs, lambda a: has_id_kind(a.id, 'ror')))",
         "funder_ror": "any_of(list_transform(funders, lambda f: has_id_kind(f.id, 'ror')))",
@@ -144,26 +196,33 @@ def _asserted(value: str) -> str:
     """metrics.base.funder_doi_assertions contains `value`."""
     return (
         "any_of(list_transform(funders, lambda f: "
-        f"low(f['doi-asserted-by']) = '{value}' OR "
+        f"low_is(f['doi-asserted-by'], '{value}') OR "
         "any_of(list_transform(id_list(f.id), "
-        f"lambda e: nb(e.id) AND low(e['id-type']) = 'doi' AND low(e['asserted-by']) = '{value}'))))"
+        f"lambda e: low_is(e['asserted-by'], '{value}') AND low_is(e['id-type'], 'doi') "
+        "AND nb(e.id)))))"
     )
 
 
 def _version(value: str) -> str:
-    return f"any_of(list_transform(lics, lambda l: low(l['content-version']) = '{value}'))"
+    return f"any_of(list_transform(lics, lambda l: low_is(l['content-version'], '{value}')))"
+
+
+def _application(value: str) -> str:
+    return f"low_is(l['intended-application'], '{value}')"
 
 
 # scheme http/https, optional userinfo, host creativecommons.org or www.…, optional port
 _CC_RE = r"^(http|https)://([^/?#]*@)?(www\.)?creativecommons\.org(:[^/?#@]*)?([/?#].*)?$"
+# urlsplit's view of a licence URL: stripped, tabs and newlines removed, lower-cased
+_CC_URL = f"lower(regexp_replace(js(l.URL), '^[{_WS}]+|[{_WS}]+$|[\\t\\r\\n]', '', 'g'))"
 
 #: metric key -> SQL boolean over `w` and the helper columns (one work per row)
 METRIC_SQL: dict[str, str] = {
     "references": "positive_int(w['reference-count']) OR len(w.reference) > 0",
     "abstracts": "nb(w.abstract)",
-    "orcids": "any_of(list_transform(contribs, lambda p: nb(p.ORCID)))",
-    "orcid-authenticated": "any_of(list_transform(contribs, "
-    "lambda p: nb(p.ORCID) AND p['authenticated-orcid'] = 'true'))",
+    "orcids": "any_of(author_orcid) OR any_of(list_transform(others, lambda p: nb(p.ORCID)))",
+    "orcid-authenticated": "any_of(list_transform(list_concat(authors, others), "
+    "lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID)))",
     "affiliations": "any_of(list_transform(affs, lambda a: nb(a.name) OR has_any_id(a.id)))",
     "ror-ids": "aff_ror OR funder_ror",
     "ror-affiliation": "aff_ror",
@@ -176,18 +235,21 @@ METRIC_SQL: dict[str, str] = {
     "award-numbers": "any_of(list_transform(funders, lambda f: any_nb(f.award) OR "
     "any_of(list_transform(coalesce(f['award-info'], []), lambda i: any_nb(i['award-number'])))))",
     "update-policies": "nb(w['update-policy'])",
-    "similarity-checking": "list_contains(apps, 'similarity-checking')",
-    "resource-links": "list_has_any(apps, ['text-mining', 'unspecified'])",
+    "similarity-checking": "any_of(list_transform(links, "
+    f"lambda l: {_application('similarity-checking')}))",
+    "resource-links": "any_of(list_transform(links, "
+    f"lambda l: {_application('text-mining')} OR {_application('unspecified')}))",
     "licenses": "any_of(list_transform(lics, lambda l: nb(l.URL)))",
-    "license-vor": _version("vor"),
+    "license-vor": "any_of(vor)",
     "license-am": _version("am"),
     "license-tdm": _version("tdm"),
-    "license-cc": "any_of(list_transform(lics, lambda l: coalesce(regexp_matches("
-    f"lower(regexp_replace(js(l.URL), '^[{_WS}]+|[{_WS}]+$|[\\t\\r\\n]', '', 'g')), "
-    f"'{_CC_RE}'), false)))",
+    # cheap test first: the JSON text must mention the host (or hold an escape)
+    "license-cc": "any_of(list_transform(lics, lambda l: l.URL IS NOT NULL AND "
+    "(contains(l.URL, '\\') OR contains(lower(l.URL), 'creativecommons.org')) AND "
+    f"coalesce(regexp_matches({_CC_URL}, '{_CC_RE}'), false)))",
     "license-start-date": "any_of(list_transform(lics, lambda l: year_of(l.start) IS NOT NULL))",
-    "license-vor-zero-embargo": "any_of(list_transform(lics, "
-    "lambda l: low(l['content-version']) = 'vor' AND as_int(l['delay-in-days']) = 0))",
+    "license-vor-zero-embargo": "any_of(list_transform(list_zip(lics, vor), "
+    "lambda z: z[2] AND as_int(z[1]['delay-in-days']) = 0))",
     "descriptions": "any_nb(w.description)",
     "clinical-trial-numbers": "len(w['clinical-trial-number']) > 0",
 }
@@ -195,8 +257,8 @@ METRIC_SQL: dict[str, str] = {
 #: depth metric key -> (numerator, denominator) SQL per work
 SHARE_SQL: dict[str, tuple[str, str]] = {
     "orcid-author-share": (
-        "len(list_filter(coalesce(w.author, []), lambda p: nb(p.ORCID)))",
-        "len(list_filter(coalesce(w.author, []), lambda p: p IS NOT NULL))",
+        "len(list_filter(author_orcid, lambda x: x))",
+        "len(list_filter(authors, lambda p: p IS NOT NULL))",
     ),
 }
 

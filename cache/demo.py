@@ -77,4 +77,4 @@ def ensure_snapshot(settings: Settings) -> str:
     latest = SnapshotStore(settings.data_dir).latest_id()
     if latest is not None:
         return latest
-    return build_demo_snapshot(settings)
+    return build_demo_snapshot(settings, n_members=DEMO_MEMBERS)

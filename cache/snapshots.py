@@ -134,7 +134,7 @@ def _conform(frame: pd.DataFrame, columns: dict[str, str], table: str) -> pd.Dat
                 out[name] = col.astype(dtype)
         except (TypeError, ValueError) as exc:
             raise SnapshotError(f"{table}.{name}: cannot be stored as {dtype}: {exc}") from None
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
 
 
 def _fsync_file(path: Path) -> None:

@@ -37,7 +37,7 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(members=None, type=None, period=None, chart=None, **kwargs):  # noqa: A002
+def layout(members=None, type=None, period=None, chart=None, **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Compare members"), ui.no_snapshot()])
     state = parse({"members": members, "type": type, "period": period, "chart": chart})

@@ -36,7 +36,7 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(type=None, period=None, metric=None, how=None, **kwargs):  # noqa: A002
+def layout(type=None, period=None, metric=None, how=None, **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Countries"), ui.no_snapshot()])
     s = parse({"type": type, "period": period, "metric": metric, "how": how})
@@ -116,7 +116,10 @@ def choropleth(df, s: dict) -> go.Figure:
     fig.update_layout(
         template=figures.TEMPLATE, height=520,
         title=figures.title(title, HOW[s["how"]] + "; grey = no members with works"),
-        geo={"showframe": False, "showcoastlines": False, "projection": {"type": "natural earth"},
+        geo={"showframe": False, "showcoastlines": False, "scope": "world",
+             "projection": {"type": "natural earth", "rotation": {"lon": 0, "lat": 0}},
+             "center": {"lon": 0, "lat": 10}, "lonaxis": {"range": [-180, 180]},
+             "lataxis": {"range": [-58, 85]},
              "showland": True, "landcolor": "#e9ecef", "showcountries": True, "countrycolor": "white"},
         margin={"l": 10, "r": 10, "t": 80, "b": 10},
     )
@@ -142,7 +145,7 @@ def table(df):
         {"field": "members_at_zero", "headerName": "Members at 0 %", "valueFormatter": grid.PCT_FORMAT,
          "type": "numericColumn", "width": 130},
     ]
-    return grid.static_grid(f"{P}-grid", d, cols, height="460px")
+    return grid.static_grid(f"{P}-grid", d, cols, height="460px", fit=True)
 
 
 @callback(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dash
 import dash_mantine_components as dmc
+import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html, no_update
 
@@ -32,7 +33,7 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(type=None, period=None, funder=None, **kwargs):  # noqa: A002
+def layout(type=None, period=None, funder=None, **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Funders"), ui.no_snapshot()])
     state = parse({"type": type, "period": period, "funder": funder})
@@ -199,11 +200,17 @@ def funder_detail(key):
     if table is None or table.empty:
         body = dmc.Text("No per-publisher table in this file.", size="sm", c="dimmed")
     else:
-        table = table.head(1000)
+        table = table.head(2000).copy()
         cols = []
         for c in table.columns:
-            col = {"field": str(c), "headerName": str(c).replace("_", " ")}
-            if str(c) in ("name", "member_name", "publisher") and "member_id" in table.columns:
+            name = str(c)
+            col = {"field": name, "headerName": name.replace("_", " ")}
+            if name.endswith("_share") and pd.api.types.is_numeric_dtype(table[c]):
+                table[c] = (table[c].astype(float) * 100).round(1)
+                col.update(valueFormatter=grid.PCT_FORMAT, type="numericColumn")
+            elif pd.api.types.is_integer_dtype(table[c]):
+                col.update(valueFormatter=grid.INT_FORMAT, type="numericColumn")
+            elif name in ("name", "member_name") and "member_id" in table.columns:
                 col["cellRenderer"] = "MemberLink"
             cols.append(col)
         safe = table.map(lambda x: x if isinstance(x, int | float | str | bool) or x is None else str(x))

@@ -40,7 +40,7 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(member_id=None, type=None, period=None, peers=None, **kwargs):  # noqa: A002
+def layout(member_id=None, type=None, period=None, peers=None, **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Member report"), ui.no_snapshot()])
     if member_id is None:  # only Dash's validation layout calls this without a path segment
@@ -209,9 +209,11 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
         f"{figures.na_text(v)} ({int(c):,}/{int(t):,})" if t and t > 0 and c is not None else "— (no works)"
         for v, c, t in zip(vals, mm["covered"], mm["total"], strict=True)
     ]
+    inside = [bool(v >= 55) for v in vals.fillna(0)]
     fig = go.Figure(go.Bar(
         y=mm["label"], x=vals.fillna(0), orientation="h", marker_color=th.DOI_WEIGHTED, text=text,
-        textposition="outside", cliponaxis=False,
+        textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end",
+        insidetextfont={"color": "white"}, outsidetextfont={"color": "#212529"}, cliponaxis=False,
         customdata=np.stack([mm["covered"].fillna(0), mm["total"].fillna(0)], axis=1),
         hovertemplate="%{y}: %{x:.1f} %<br>%{customdata[0]:,} of %{customdata[1]:,} works<extra></extra>",
     ))
@@ -222,7 +224,7 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
         margin={"r": 40},
     )
-    return figures.pct_axis(fig, "x", "Coverage (% of this member's works)", (0, 125))
+    return figures.pct_axis(fig, "x", "Coverage (% of this member's works)", (0, 100))
 
 
 def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
@@ -244,8 +246,8 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
                             f"'{figures.esc(pos['group'])}' ({pos['group_size']:,} members)",
                             "member value vs peer median (member-level) and Crossref-wide DOI-weighted"),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
-        legend={"y": -0.1, "yanchor": "top", "x": 0, "xanchor": "left"},
-        margin={"b": 90},
+        legend={"y": -0.16, "yanchor": "top", "x": 0, "xanchor": "left", "orientation": "h"},
+        margin={"b": 110},
     )
     return figures.pct_axis(fig, "x", "Coverage (%)", (0, 100))
 
@@ -266,7 +268,7 @@ def peer_table(pos: dict):
         {"field": "crossref_member_median", "headerName": "Crossref (member median)",
          "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
     ]
-    return grid.static_grid(f"{P}-peer-grid", f, cols, height="380px")
+    return grid.static_grid(f"{P}-peer-grid", f, cols, height="380px", fit=True)
 
 
 def years_figure(mid: int) -> go.Figure:
@@ -304,5 +306,5 @@ def change_block(change: dict):
     return html.Div([
         dmc.Text(f"Compared with snapshot {prev.get('id')} ({str(prev.get('created') or '')[:10]}); "
                  "change in percentage points.", size="xs", c="dimmed", mb="xs"),
-        grid.static_grid(f"{P}-change-grid", f, cols, height="300px"),
+        grid.static_grid(f"{P}-change-grid", f, cols, height="300px", fit=True),
     ])

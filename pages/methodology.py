@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dash
 import dash_mantine_components as dmc
 from dash import dcc, html
@@ -31,8 +33,8 @@ def layout(**kwargs):
         ("Members in snapshot", f"{int(f.get('members') or 0):,}"),
         ("API", str(f.get("api_url") or "—")),
     ]
-    tiers = facade.size_tiers()
-    weights = facade.default_weights()
+    # the page header already says "Methodology": drop a leading H1 of the generated text
+    text = re.sub(r"\A\s*# [^\n]*\n", "", text)
     return html.Div(
         [
             ui.page_header("Methodology"),
@@ -46,13 +48,6 @@ def layout(**kwargs):
                          "coverage-type per period and content type), which Crossref recomputes daily. "
                          "Metrics without a summary key come from /works filter counts or samples.",
                          size="sm", c="dimmed", mt="sm"),
-            ),
-            ui.section(
-                "Size tiers and default weights",
-                dmc.Text("Size tiers (by registered works): " + "; ".join(f"{t}: {x}" for t, x in tiers),
-                         size="sm"),
-                dmc.Text("Default composite weights: " + ", ".join(
-                    f"{facade.metric_label(k)} {w:g}" for k, w in weights.items() if w > 0), size="sm", mt=4),
             ),
             dmc.Card(dcc.Markdown(text, dangerously_allow_html=False, link_target="_blank",
                                   className="methodology-markdown", id=f"{P}-markdown"), mb="md"),

@@ -44,7 +44,7 @@ def to_filter(state: dict) -> facade.LeagueFilter:
                                min_works=int(state.get("min_works") or 0))
 
 
-def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, min_works=None,  # noqa: A002
+def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, min_works=None,
            **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Overview"), ui.no_snapshot()])

@@ -59,7 +59,7 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(type=None, period=None, min_works=None, top=None, w=None, before=None, after=None,  # noqa: A002
+def layout(type=None, period=None, min_works=None, top=None, w=None, before=None, after=None,
            **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Award shortlist"), ui.no_snapshot()])

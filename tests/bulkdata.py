@@ -31,11 +31,44 @@ TYPES = (
     ("report", 2),
     ("component", 2),
 )
-WORDS = (
-    "analysis of the effect model data study results method cell protein patients risk "
-    "climate network learning system theory health water growth soil energy quantum social "
-    "policy education market gene expression brain children ocean survey trial design"
-).split()
+WORDS = [
+    "analysis",
+    "of",
+    "the",
+    "effect",
+    "model",
+    "data",
+    "study",
+    "results",
+    "method",
+    "cell",
+    "protein",
+    "patients",
+    "risk",
+    "climate",
+    "network",
+    "learning",
+    "system",
+    "theory",
+    "health",
+    "water",
+    "growth",
+    "soil",
+    "energy",
+    "quantum",
+    "social",
+    "policy",
+    "education",
+    "market",
+    "gene",
+    "expression",
+    "brain",
+    "children",
+    "ocean",
+    "survey",
+    "trial",
+    "design",
+]
 CC_URLS = (
     "http://creativecommons.org/licenses/by/4.0/",
     "https://creativecommons.org/licenses/by/4.0/",
@@ -84,29 +117,54 @@ def _orcid(rng: random.Random) -> str:
 
 
 def _ror(rng: random.Random) -> str:
-    return "https://ror.org/0" + "".join(rng.choice("abcdefghjkmnpqrstvwxyz0123456789") for _ in range(8))
+    return "https://ror.org/0" + "".join(
+        rng.choice("abcdefghjkmnpqrstvwxyz0123456789") for _ in range(8)
+    )
 
 
 def _affiliation(rng: random.Random) -> dict:
     r = rng.random()
     if r < 0.55:
-        return {"name": "Department of " + _words(rng, 1, 3).title() + ", University of " + rng.choice(WORDS).title()}
+        return {
+            "name": "Department of "
+            + _words(rng, 1, 3).title()
+            + ", University of "
+            + rng.choice(WORDS).title()
+        }
     if r < 0.70:
         return {
             "name": "Institute of " + rng.choice(WORDS).title(),
-            "id": [{"id": _ror(rng), "id-type": "ROR", "asserted-by": rng.choice(("publisher", "crossref"))}],
+            "id": [
+                {
+                    "id": _ror(rng),
+                    "id-type": "ROR",
+                    "asserted-by": rng.choice(("publisher", "crossref")),
+                }
+            ],
         }
     if r < 0.78:
         return {"id": [{"id": _ror(rng), "id-type": "ROR", "asserted-by": "publisher"}]}
     if r < 0.83:
-        return {"id": [{"id": "Q" + str(rng.randint(1, 10**6)), "id-type": "wikidata", "asserted-by": "publisher"}]}
+        return {
+            "id": [
+                {
+                    "id": "Q" + str(rng.randint(1, 10**6)),
+                    "id-type": "wikidata",
+                    "asserted-by": "publisher",
+                }
+            ]
+        }
     if r < 0.93:
         return {"name": rng.choice(BLANKS)}
     return {"name": rng.choice(BLANKS), "place": ["Lisbon"], "id": []}
 
 
 def _person(rng: random.Random, sequence: str, orcid_p: float, aff_p: float) -> dict:
-    p: dict = {"given": rng.choice(WORDS).title(), "family": rng.choice(WORDS).title(), "sequence": sequence}
+    p: dict = {
+        "given": rng.choice(WORDS).title(),
+        "family": rng.choice(WORDS).title(),
+        "sequence": sequence,
+    }
     r = rng.random()
     if r < orcid_p:
         p["ORCID"] = _orcid(rng)
@@ -114,7 +172,9 @@ def _person(rng: random.Random, sequence: str, orcid_p: float, aff_p: float) -> 
     elif r < orcid_p + 0.02:
         p["ORCID"] = ""  # blank ORCID does not count
         p["authenticated-orcid"] = True
-    p["affiliation"] = [_affiliation(rng) for _ in range(rng.randint(1, 2))] if rng.random() < aff_p else []
+    p["affiliation"] = (
+        [_affiliation(rng) for _ in range(rng.randint(1, 2))] if rng.random() < aff_p else []
+    )
     if rng.random() < 0.5:
         p["role"] = [{"role": "author", "vocabulary": "crossref"}]
     return p
@@ -155,7 +215,18 @@ def _funder(rng: random.Random) -> dict:
 
 def _license(rng: random.Random, year: int | None) -> list[dict]:
     out = []
-    versions = rng.choice((["vor"], ["vor"], ["tdm", "vor"], ["am"], ["tdm"], ["vor", "am"], ["unspecified"], ["stm-asf"]))
+    versions = rng.choice(
+        (
+            ["vor"],
+            ["vor"],
+            ["tdm", "vor"],
+            ["am"],
+            ["tdm"],
+            ["vor", "am"],
+            ["unspecified"],
+            ["stm-asf"],
+        )
+    )
     for version in versions:
         url = rng.choice(CC_URLS) if rng.random() < 0.4 else rng.choice(NON_CC_URLS)
         if rng.random() < 0.03:
@@ -180,7 +251,9 @@ def _license(rng: random.Random, year: int | None) -> list[dict]:
 
 
 def _links(rng: random.Random, doi: str) -> list[dict]:
-    apps = rng.sample(("text-mining", "similarity-checking", "unspecified", "syndication"), rng.randint(1, 3))
+    apps = rng.sample(
+        ("text-mining", "similarity-checking", "unspecified", "syndication"), rng.randint(1, 3)
+    )
     return [
         {
             "URL": f"https://publisher.example/{doi}/{i}",
@@ -197,7 +270,9 @@ def _reference(rng: random.Random, i: int) -> dict:
     if rng.random() < 0.6:
         ref["DOI"] = f"10.{rng.randint(1000, 9999)}/{rng.randint(10**5, 10**7)}"
         ref["doi-asserted-by"] = rng.choice(("publisher", "crossref"))
-    ref["unstructured"] = _words(rng, 6, 18).capitalize() + f". J. {rng.choice(WORDS).title()} {rng.randint(1, 99)}"
+    ref["unstructured"] = (
+        _words(rng, 6, 18).capitalize() + f". J. {rng.choice(WORDS).title()} {rng.randint(1, 99)}"
+    )
     return ref
 
 
@@ -254,13 +329,23 @@ def make_work(rng: random.Random, member: dict, current_year: int, serial: int) 
     w["content-domain"] = {"crossmark-restriction": False, "domain": []}
     if wtype == "journal-article":
         w["ISSN"] = [f"{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"]
-        w["volume"], w["issue"], w["page"] = str(rng.randint(1, 80)), str(rng.randint(1, 12)), f"{rng.randint(1, 900)}-{rng.randint(901, 999)}"
+        w["volume"], w["issue"], w["page"] = (
+            str(rng.randint(1, 80)),
+            str(rng.randint(1, 12)),
+            f"{rng.randint(1, 900)}-{rng.randint(901, 999)}",
+        )
 
-    n_auth = 0 if wtype in ("component", "dataset") and rng.random() < 0.6 else rng.choice((0, 1, 1, 2, 3, 3, 4, 5, 6, 8, 12))
+    n_auth = (
+        0
+        if wtype in ("component", "dataset") and rng.random() < 0.6
+        else rng.choice((0, 1, 1, 2, 3, 3, 4, 5, 6, 8, 12))
+    )
     orcid_p = 0.05 + 0.4 * q * rng.random()
     aff_p = 0.6 * q
     if n_auth:
-        w["author"] = [_person(rng, "first" if i == 0 else "additional", orcid_p, aff_p) for i in range(n_auth)]
+        w["author"] = [
+            _person(rng, "first" if i == 0 else "additional", orcid_p, aff_p) for i in range(n_auth)
+        ]
     if wtype in ("book", "book-chapter", "proceedings-article") and rng.random() < 0.4:
         w["editor"] = [_person(rng, "first", orcid_p, aff_p) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.01:
@@ -309,17 +394,29 @@ def make_work(rng: random.Random, member: dict, current_year: int, serial: int) 
     rc = rng.random()
     if rc < 0.01 * q:
         w["clinical-trial-number"] = [
-            {"clinical-trial-number": f"nct0{rng.randint(1000000, 9999999)}", "registry": "10.18810/clinical-trials-gov"}
+            {
+                "clinical-trial-number": f"nct0{rng.randint(1000000, 9999999)}",
+                "registry": "10.18810/clinical-trials-gov",
+            }
         ]
     elif rc < 0.01 * q + 0.003:
         w["clinical-trial-number"] = []
     if rng.random() < 0.03:
-        w["update-to"] = [{"DOI": f"{member['prefix']}/x{serial}", "type": "correction", "label": "Correction",
-                           "source": "publisher", "updated": _stamp(cyear, rng)}]
+        w["update-to"] = [
+            {
+                "DOI": f"{member['prefix']}/x{serial}",
+                "type": "correction",
+                "label": "Correction",
+                "source": "publisher",
+                "updated": _stamp(cyear, rng),
+            }
+        ]
     return w
 
 
-def iter_works(n: int, seed: int = 0, *, current_year: int = 2026, members: int = 200) -> Iterator[dict]:
+def iter_works(
+    n: int, seed: int = 0, *, current_year: int = 2026, members: int = 200
+) -> Iterator[dict]:
     """`n` works spread over `members` members with a skewed (Zipf-like) size distribution."""
     rng = random.Random(seed)
     pool = make_members(members, seed)
@@ -329,8 +426,15 @@ def iter_works(n: int, seed: int = 0, *, current_year: int = 2026, members: int 
         yield make_work(rng, member, current_year, serial)
 
 
-def write_jsonl_gz(path: Path | str, n: int, seed: int = 0, *, current_year: int = 2026, members: int = 200,
-                   compresslevel: int = 1) -> Path:
+def write_jsonl_gz(
+    path: Path | str,
+    n: int,
+    seed: int = 0,
+    *,
+    current_year: int = 2026,
+    members: int = 200,
+    compresslevel: int = 1,
+) -> Path:
     """Write `n` works as JSON Lines (the 2025+ public-data format), gzip-compressed."""
     path = Path(path)
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=compresslevel) as fh:

@@ -9,6 +9,7 @@ or DIR when given) and drives /usr/bin/chromium with Playwright.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -65,11 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in pages.items():
             page.goto(url + path, wait_until="load")
             page.wait_for_selector("#_pages_content > *", timeout=20_000)
-            try:
+            with contextlib.suppress(Exception):
                 page.wait_for_function("document.querySelectorAll('[data-dash-is-loading=true]').length == 0",
                                        timeout=15_000)
-            except Exception:
-                pass
             page.wait_for_timeout(800)
             target = out / f"{name}.png"
             page.screenshot(path=str(target))  # the 1440×900 viewport

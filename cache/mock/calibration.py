@@ -82,8 +82,9 @@ def measure(pop: Population) -> dict[str, Any]:
                            "country": {}, "size": {}}
     ja = _ja_current(pop)
     n = pop.b_n[ja].astype(np.float64)
-    for key in list(DOI_WEIGHTED_CURRENT_JA) + ["award-numbers", "update-policies", "licenses",
-                                                "resource-links", "similarity-checking"]:
+    extra = ["award-numbers", "update-policies", "licenses", "resource-links",
+             "similarity-checking"]
+    for key in [*DOI_WEIGHTED_CURRENT_JA, *extra]:
         c = pop.b_counts[ja, E[key]].astype(np.float64)
         out["doi_weighted"][key] = float(c.sum() / n.sum())
         cov = c / n

@@ -519,7 +519,7 @@ _ARCH_TEMPLATES = {
     "preprint": ("{P}Rxiv Preprints", "{P} Open Preprints"),
 }
 
-_TOKEN_STRIP = str.maketrans({c: " " for c in ",.;:()[]&\"'"})
+_TOKEN_STRIP = str.maketrans(dict.fromkeys(",.;:()[]&\"'", " "))
 
 
 def tokens_of(text: str) -> list[str]:
@@ -608,8 +608,16 @@ def m_id(pop: Population, m: int) -> int:
     return int(pop.ids[m])
 
 
+_PLAIN = frozenset('"\\')
+
+
 def _q(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """JSON text of a str or list of str (fast path for plain strings)."""
+    if isinstance(value, str):
+        if value.isprintable() and not (_PLAIN & set(value)):
+            return f'"{value}"'
+        return json.dumps(value, ensure_ascii=False)
+    return "[" + ",".join([_q(v) for v in value]) + "]"
 
 
 def _stochastic_round(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -731,6 +739,9 @@ class Population:
         w[yr == Y] *= 0.85
         wsum = np.bincount(rep, weights=w, minlength=M)
         exp_my = size[rep] * w / wsum[rep]
+        del first, w, wsum
+        rep = rep.astype(np.int32)
+        yr = yr.astype(np.int16)
         base = np.array([ARCH_TYPES[ARCHETYPES[a]] for a in range(len(ARCHETYPES))])
         tm = base[self.archetype] * rng.gamma(0.9, 1.0, (M, N_DATED_TYPES))
         main = base[self.archetype].argmax(1)
@@ -738,39 +749,64 @@ class Population:
         tm[tm < 0.02] = 0.0
         tm[np.arange(M), main] = np.maximum(tm[np.arange(M), main], 0.05)
         tm = tm / tm.sum(1, keepdims=True)
-        n = _stochastic_round(exp_my[:, None] * tm[rep], rng)  # rows: member-year, cols: type
+        # one type at a time keeps the temporaries at member-years × 1
+        seg_member_l, seg_type_l, seg_year_l, seg_n_l = [], [], [], []
+        tot = np.zeros(M, dtype=np.int64)
+        for t in range(N_DATED_TYPES):
+            rows = np.flatnonzero(tm[rep, t] > 0)
+            if not rows.size:
+                continue
+            nt = _stochastic_round(exp_my[rows] * tm[rep[rows], t], rng)
+            keep = nt > 0
+            rows, nt = rows[keep], nt[keep]
+            seg_member_l.append(rep[rows])
+            seg_type_l.append(np.full(len(rows), t, dtype=np.int8))
+            seg_year_l.append(yr[rows])
+            seg_n_l.append(nt.astype(np.int32))
+            tot += np.bincount(rep[rows], weights=nt, minlength=M).astype(np.int64)
         # every member with a target size has at least one work
-        tot = np.bincount(rep, weights=n.sum(1), minlength=M)
         fix = np.flatnonzero(has & (tot == 0))
-        if fix.size:
-            last_row = np.cumsum(years)[fix] - 1
-            n[last_row, main[fix]] += 1
-        r_idx, t_idx = np.nonzero(n)
-        seg_member = rep[r_idx]
-        seg_type = t_idx.astype(np.int64)
-        seg_year = yr[r_idx]
-        seg_n = n[r_idx, t_idx]
+        seg_member_l.append(fix.astype(np.int32))
+        seg_type_l.append(main[fix].astype(np.int8))
+        seg_year_l.append(self.end_year[fix].astype(np.int16))
+        seg_n_l.append(np.ones(len(fix), dtype=np.int32))
+        del rep, yr, exp_my
+        seg_member = np.concatenate(seg_member_l)
+        del seg_member_l
+        seg_type = np.concatenate(seg_type_l)
+        del seg_type_l
+        seg_year = np.concatenate(seg_year_l)
+        del seg_year_l
+        seg_n = np.concatenate(seg_n_l)
+        del seg_n_l
         # undated works: journal title records and a few components
         u_j = np.flatnonzero(has & (tm[:, 0] > 0) & (rng.random(M) < 0.12))
         u_c = np.flatnonzero(has & (tm[:, 7] > 0) & (rng.random(M) < 0.3))
-        seg_member = np.concatenate([seg_member, u_j, u_c])
-        seg_type = np.concatenate([seg_type, np.full(len(u_j), TYPE_INDEX["journal"]),
-                                   np.full(len(u_c), TYPE_INDEX["component"])])
-        seg_year = np.concatenate([seg_year, np.zeros(len(u_j) + len(u_c), dtype=np.int64)])
-        seg_n = np.concatenate([seg_n, rng.integers(1, 6, len(u_j)), rng.integers(1, 40, len(u_c))])
-        period = np.where(seg_year == 0, UNDATED, np.where(seg_year >= Y - 2, CURRENT, BACKFILE))
+        seg_member = np.concatenate([seg_member, u_j.astype(np.int32), u_c.astype(np.int32)])
+        seg_type = np.concatenate([seg_type, np.full(len(u_j), TYPE_INDEX["journal"], np.int8),
+                                   np.full(len(u_c), TYPE_INDEX["component"], np.int8)])
+        seg_year = np.concatenate([seg_year, np.zeros(len(u_j) + len(u_c), dtype=np.int16)])
+        seg_n = np.concatenate([seg_n, rng.integers(1, 6, len(u_j)).astype(np.int32),
+                                rng.integers(1, 40, len(u_c)).astype(np.int32)])
+        period = np.where(seg_year == 0, UNDATED,
+                          np.where(seg_year >= Y - 2, CURRENT, BACKFILE)).astype(np.int8)
         order = np.lexsort((seg_year, period, seg_type, seg_member))
-        seg_member, seg_type, seg_year = seg_member[order], seg_type[order], seg_year[order]
-        seg_n, period = seg_n[order], period[order]
-        bkey = seg_member * 64 + seg_type * 4 + period
+        seg_member = seg_member[order]
+        seg_type = seg_type[order]
+        seg_year = seg_year[order]
+        seg_n = seg_n[order]
+        period = period[order]
+        del order
+        bkey = seg_member.astype(np.int64) * 64 + seg_type.astype(np.int64) * 4 + period
         starts = np.flatnonzero(np.r_[True, bkey[1:] != bkey[:-1]])
         self.b_member = seg_member[starts].astype(np.int32)
         self.b_type = seg_type[starts].astype(np.int8)
         self.b_period = period[starts].astype(np.int8)
         self.b_seg0 = starts.astype(np.int64)
         self.b_nseg = np.diff(np.r_[starts, len(seg_n)]).astype(np.int32)
-        self.b_n = np.add.reduceat(seg_n, starts).astype(np.int64)
-        cs = np.cumsum(seg_n) - seg_n
+        self.b_n = np.add.reduceat(seg_n.astype(np.int64), starts)
+        del bkey
+        cs = np.cumsum(seg_n, dtype=np.int64) - seg_n
         self.s_off = (cs - np.repeat(cs[starts], self.b_nseg)).astype(np.int32)
         self.s_year = seg_year.astype(np.int16)
         self.s_n = seg_n.astype(np.int32)
@@ -842,7 +878,7 @@ class Population:
             city = PLACES[(ri[m, 5]) % len(PLACES)]
             if r[m, 1] < 0.015:
                 loc = city  # no country at all (real: "Chisinau")
-            elif r[m, 1] < 0.08 or group == "jp" and r[m, 1] < 0.5:
+            elif r[m, 1] < 0.08 or (group == "jp" and r[m, 1] < 0.5):
                 loc = cname
             elif regions and r[m, 2] < 0.8:
                 loc = f"{city}, {regions[int(r[m, 3] * len(regions))]}, {cname}"
@@ -1042,20 +1078,31 @@ class Population:
             lsct = str(int(self.lsct[m]))
             ct_parts, cov_parts = [], []
             a0, a1 = aos[j], aos[j + 1]
-            ct_parts.append('"all":{' + ",".join(
-                [f"{_TYPE_Q[all_type_l[i]]}:{all_n_l[i]}" for i in range(a0, a1)]) + "}")
-            cov_parts.append('"all":{' + ",".join(
-                [_TYPE_Q[all_type_l[i]] + ":" + (_COV_TMPL % (lsct, *all_ratio[i]))
-                 for i in range(a0, a1)]) + "}")
             r0 = bstart[j]
             r1 = r0 + nb_l[j]
+            per_rows: dict[int, list[int]] = {BACKFILE: [], CURRENT: [], UNDATED: []}
+            for i in range(r0, r1):
+                per_rows[periods_l[i]].append(i)
+            block_txt = {i: _COV_TMPL % (lsct, *block_ratio[i]) for i in range(r0, r1)}
+            single = {}  # type -> its only block: the "all" entry has the same numbers
+            for i in range(r0, r1):
+                t = types_l[i]
+                single[t] = None if t in single else i
+            ct_parts.append('"all":{' + ",".join(
+                [f"{_TYPE_Q[all_type_l[i]]}:{all_n_l[i]}" for i in range(a0, a1)]) + "}")
+            all_txt = []
+            for i in range(a0, a1):
+                t = all_type_l[i]
+                only = single.get(t)
+                txt = block_txt[only] if only is not None else _COV_TMPL % (lsct, *all_ratio[i])
+                all_txt.append(_TYPE_Q[t] + ":" + txt)
+            cov_parts.append('"all":{' + ",".join(all_txt) + "}")
             for per, label in ((BACKFILE, "backfile"), (CURRENT, "current")):
-                rows = [i for i in range(r0, r1) if periods_l[i] == per]
+                rows = per_rows[per]
                 ct_parts.append(f'"{label}":{{' + ",".join(
                     [f"{_TYPE_Q[types_l[i]]}:{ns_l[i]}" for i in rows]) + "}")
                 cov_parts.append(f'"{label}":{{' + ",".join(
-                    [_TYPE_Q[types_l[i]] + ":" + (_COV_TMPL % (lsct, *block_ratio[i]))
-                     for i in rows]) + "}")
+                    [_TYPE_Q[types_l[i]] + ":" + block_txt[i] for i in rows]) + "}")
             cur_n = per_n[CURRENT][j]
             back_n = per_n[BACKFILE][j]
             name_q = _q(self.names[m])

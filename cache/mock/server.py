@@ -28,8 +28,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import numpy as np
 
 from cache.mock.population import Population, hkey, tokens_of
-from cache.mock.works import FACETS, SELECTABLE, QueryError, WorkEngine, WorkQuery, \
-    funder_id_of, parse_filters
+from cache.mock.works import (
+    FACETS,
+    SELECTABLE,
+    QueryError,
+    WorkEngine,
+    WorkQuery,
+    funder_id_of,
+    parse_filters,
+)
 
 FAULT_KINDS = ("500", "502", "503", "504", "timeout", "malformed", "truncated", "html429",
                "429", "404text")
@@ -146,7 +153,8 @@ class MockCrossref:
     def __init__(self, population: Population, *, rate_limit: float | None = None,
                  concurrency: int | None = None, latency_s: float = 0.0, pool: str = "polite",
                  faults: FaultConfig | None = None, host: str = "127.0.0.1", port: int = 0,
-                 cursor_ttl_s: float = 300.0, rate_tolerance_s: float = 0.02):
+                 cursor_ttl_s: float = 300.0, rate_tolerance_s: float = 0.02,
+                 warm: bool | None = None):
         if pool not in ("polite", "public", "plus", "auto"):
             raise ValueError("pool must be polite, public, plus or auto")
         self.population = population
@@ -167,6 +175,10 @@ class MockCrossref:
         self.max_in_flight = 0
         self._cursors: dict[str, _Cursor] = {}
         self._cursor_seq = 0
+        # build the /members items in the background (id order, ahead of a paging client);
+        # default: only for big populations
+        self.warm = population.n_members > 5000 if warm is None else warm
+        self._stop_warm = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -189,9 +201,22 @@ class MockCrossref:
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="mock-crossref", daemon=True)
         self._thread.start()
+        if self.warm:
+            self._stop_warm.clear()
+            threading.Thread(target=self._warm_members, name="mock-crossref-warm",
+                             daemon=True).start()
         return self.url
 
+    def _warm_members(self) -> None:
+        pop = self.population
+        for start in range(0, pop.n_members, 500):
+            if self._stop_warm.is_set():
+                return
+            pop.members_json(range(start, min(pop.n_members, start + 500)))
+            time.sleep(0.001)  # let request threads have the GIL
+
     def stop(self) -> None:
+        self._stop_warm.set()
         if self._httpd is None:
             return
         self._httpd.shutdown()
@@ -248,28 +273,27 @@ class MockCrossref:
             self._in_flight += 1
             inflight = self._in_flight
             self.max_in_flight = max(self.max_in_flight, inflight)
-            limited = False
-            if self.concurrency is not None and inflight > self.concurrency:
-                limited = True
+            limited = self.concurrency is not None and inflight > self.concurrency
             if self.rate_limit is not None and not limited:
                 window = 1.0 - self.rate_tolerance_s
                 while self._arrivals and self._arrivals[0] <= now - window:
                     self._arrivals.popleft()
-                if len(self._arrivals) >= self.rate_limit:
-                    limited = True
+                limited = len(self._arrivals) >= self.rate_limit
             if not limited:
                 self._arrivals.append(now)
             fault = None
             fc = self._faults
-            if not limited and fc.error_rate > 0:
-                if self._fault_rng.random() < fc.error_rate:
-                    fault = fc.kinds[self._fault_rng.randrange(len(fc.kinds))]
+            if not limited and fc.error_rate > 0 and self._fault_rng.random() < fc.error_rate:
+                fault = fc.kinds[self._fault_rng.randrange(len(fc.kinds))]
             return inflight, fault, limited
 
-    def _leave(self, rec: RequestRecord) -> None:
+    def _record(self, rec: RequestRecord) -> None:
+        with self._lock:
+            self._log.append(rec)
+
+    def _leave(self) -> None:
         with self._lock:
             self._in_flight -= 1
-            self._log.append(rec)
 
     def pool_for(self, params: dict[str, str], headers) -> str:
         if self.pool != "auto":
@@ -353,6 +377,7 @@ class MockCrossref:
         return int(raw)
 
     def _cursor_token(self) -> str:
+        self._purge_cursors()
         with self._lock:
             self._cursor_seq += 1
             seq = self._cursor_seq
@@ -361,12 +386,16 @@ class MockCrossref:
         # real tokens are long base64 strings with + / = in them; make sure ours have all three
         return f"DnF1ZXJ5VGhlbkZldGNo{body}+/{seq}Aw=="
 
-    def _get_cursor(self, token: str) -> _Cursor:
+    def _purge_cursors(self) -> None:
         now = time.monotonic()
         with self._lock:
             for k in [k for k, c in self._cursors.items()
                       if now - c.last_used > self.cursor_ttl_s]:
                 del self._cursors[k]
+
+    def _get_cursor(self, token: str) -> _Cursor:
+        self._purge_cursors()
+        with self._lock:
             cur = self._cursors.get(token)
         if cur is None:
             raise _failure({"type": "cursor-invalid", "value": token,
@@ -585,6 +614,8 @@ class MockCrossref:
 class _Handler(BaseHTTPRequestHandler):
     server_mock: MockCrossref
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else keep-alive responses wait ~40 ms for delayed ACKs
+    wbufsize = -1  # buffer headers and body; flushed once per response
     server_version = "mock-crossref/1.0"
     sys_version = ""
 
@@ -602,6 +633,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and fc.path_prefix and not split.path.startswith(fc.path_prefix):
             fault = None
         status = 500
+        logged = False
         try:
             if mock.latency_s:
                 time.sleep(mock.latency_s)
@@ -630,12 +662,18 @@ class _Handler(BaseHTTPRequestHandler):
                     traceback.print_exc()
                     reply = _Reply(500, _exception_body(repr(exc)))
             status = reply.status
+            # logged before the bytes go out, so a client that got the answer finds it logged
+            mock._record(RequestRecord("GET", split.path, split.query, params, start,
+                                       time.monotonic(), status, inflight, fault, pool))
+            logged = True
             self._send(reply, headers)
         except (BrokenPipeError, ConnectionResetError):
-            status = 499
+            pass
         finally:
-            mock._leave(RequestRecord("GET", split.path, split.query, params, start,
-                                      time.monotonic(), status, inflight, fault, pool))
+            if not logged:
+                mock._record(RequestRecord("GET", split.path, split.query, params, start,
+                                           time.monotonic(), status, inflight, fault, pool))
+            mock._leave()
 
     def _fault_reply(self, fault: str, fc: FaultConfig, path: str,
                      params: dict[str, str]) -> _Reply:
@@ -685,3 +723,4 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(reply.body)
+        self.wfile.flush()

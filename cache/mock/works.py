@@ -19,6 +19,7 @@ and the filters here implement exactly those semantics.
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import random
 import re
@@ -50,6 +51,7 @@ from cache.mock.population import (
     Population,
     hkey,
     mix64,
+    mix64_np,
     uniform_np,
 )
 
@@ -340,6 +342,14 @@ class WorkEngine:
 
     def coin(self, b: int, name: str, idx: np.ndarray) -> np.ndarray:
         return uniform_np(int(self.pop.b_key[b]) ^ _SALT[name], idx)
+
+    def days_in_year_scalar(self, year: int) -> int:
+        if year == self.Y:
+            return self.current_days
+        return 366 if calendar.isleap(year) else 365
+
+    def indexed_ordinal(self, m: int) -> int:
+        return self.as_of_date.toordinal() - (int(self.pop.ids[m]) * 2654435761 % (1 << 64)) % 40
 
     def days_in_year(self, years: np.ndarray) -> np.ndarray:
         d = 365 + _leap(years).astype(np.int64)
@@ -667,29 +677,85 @@ class WorkEngine:
         sc = scope if scope is not None else self.scope(q)
         if not q.has_predicates:
             return sc.total
+        only_funder = q.funders is not None and not q.values and not q.bools
         if q.funders is None and not q.values and len(q.bools) == 1 and q.bools[0][0] in E:
             feat, val = q.bools[0]
             full = (sc.lo == 0) & (sc.hi == self.pop.b_n[sc.blocks])
             c = self.pop.b_counts[sc.blocks[full], E[feat]]
             n_full = self.pop.b_n[sc.blocks[full]]
             total = int(c.sum()) if val else int((n_full - c).sum())
-            for k in np.flatnonzero(~full).tolist():
-                total += self._count_range(int(sc.blocks[k]), int(sc.lo[k]), int(sc.hi[k]), q)
-            return total
-        total = 0
-        for k in range(len(sc.blocks)):
-            total += self._count_range(int(sc.blocks[k]), int(sc.lo[k]), int(sc.hi[k]), q)
+            rest = np.flatnonzero(~full)
+        elif only_funder and len({f for f in q.funders if f >= 0}) == 1:
+            f = next(f for f in q.funders if f >= 0)
+            full = (sc.lo == 0) & (sc.hi == self.pop.b_n[sc.blocks])
+            total = int(self.funder_counts(f)[sc.blocks[full]].sum())
+            rest = np.flatnonzero(~full)
+        else:
+            total, rest = 0, np.arange(len(sc.blocks))
+        if len(rest):
+            sub = Scope(sc.blocks[rest], sc.lo[rest], sc.hi[rest])
+            for _k, b, idx in self._iter_idx(q, sub):
+                total += int(self.mask(b, idx, q).sum())
         return total
 
-    def _count_range(self, b: int, lo: int, hi: int, q: WorkQuery) -> int:
-        total = 0
-        for idx in self._chunks(lo, hi):
-            total += int(self.mask(b, idx, q).sum())
-        return total
+    def _chunks(self, lo: int, hi: int, size: int | None = None) -> Iterator[np.ndarray]:
+        size = size or self.CHUNK
+        for s in range(lo, hi, size):
+            yield np.arange(s, min(hi, s + size), dtype=np.int64)
 
-    def _chunks(self, lo: int, hi: int) -> Iterator[np.ndarray]:
-        for s in range(lo, hi, self.CHUNK):
-            yield np.arange(s, min(hi, s + self.CHUNK), dtype=np.int64)
+    def funder_indices(self, b: int, f: int) -> np.ndarray:
+        """Sorted indices of the works of block ``b`` whose funder list holds funder ``f``.
+
+        Inverts the bijections: DOI-funder rank → funder rank → index, so the cost is the
+        funder's works in the block, not the block's size.
+        """
+        pop = self.pop
+        m = int(pop.b_member[b])
+        bounds, kk, second = pop.funder_bounds(np.array([b]))
+        bounds, k, second = bounds[0], int(kk[0]), second[0]
+        pf = pop.pf_funder[m]
+        parts = []
+        for j in range(k):
+            if pf[j] != f:
+                continue
+            parts.append(np.arange(bounds[j], bounds[j + 1], dtype=np.int64))
+            if k >= 2:
+                jp = (j - 1) % k
+                parts.append(np.arange(bounds[jp], bounds[jp] + second[jp], dtype=np.int64))
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        r_doi = np.concatenate(parts)
+        if not r_doi.size:
+            return r_doi
+        c_fun = int(pop.b_counts[b, E["funders"]])
+        r_fun = self.perm(b, E["funder-doi"], c_fun).inverse(r_doi)
+        idx = self.perm(b, E["funders"], int(pop.b_n[b])).inverse(r_fun)
+        return np.unique(idx)
+
+    def _iter_idx(self, q: WorkQuery, sc: Scope, start: tuple[int, int] = (0, 0),
+                  size: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+        """(scope row, block, candidate indices) in natural order from ``start``.
+
+        Candidates are index ranges, or, with a ``funder`` filter, just that funder's works.
+        """
+        k0, j0 = start
+        fids = [f for f in (q.funders or []) if f >= 0]
+        for k in range(k0, len(sc.blocks)):
+            b = int(sc.blocks[k])
+            lo = max(int(sc.lo[k]), j0 if k == k0 else 0)
+            hi = int(sc.hi[k])
+            if lo >= hi:
+                continue
+            if q.funders is not None:
+                cand = np.unique(np.concatenate(
+                    [self.funder_indices(b, f) for f in fids] or [np.zeros(0, np.int64)]))
+                cand = cand[(cand >= lo) & (cand < hi)]
+                step = size or self.CHUNK
+                for s in range(0, len(cand), step):
+                    yield k, b, cand[s:s + step]
+            else:
+                for idx in self._chunks(lo, hi, size):
+                    yield k, b, idx
 
     # ---------------------------------------------------------------- paging
     def page(self, q: WorkQuery, pos: tuple[int, int], rows: int,
@@ -697,31 +763,16 @@ class WorkEngine:
         """Up to ``rows`` matching (block, index) from position (scope row, index)."""
         sc = scope if scope is not None else self.scope(q)
         out: list[tuple[int, int]] = []
-        k, j = pos
-        while k < len(sc.blocks) and len(out) < rows:
-            b = int(sc.blocks[k])
-            start = max(j, int(sc.lo[k]))
-            hi = int(sc.hi[k])
-            while start < hi and len(out) < rows:
-                want = rows - len(out)
-                step = want if not q.has_predicates else max(4 * want, 1024)
-                end = min(hi, start + step)
-                idx = np.arange(start, end, dtype=np.int64)
-                if q.has_predicates:
-                    hit = idx[self.mask(b, idx, q)]
-                else:
-                    hit = idx
-                take = hit[:want]
-                out.extend((b, int(i)) for i in take.tolist())
-                if len(take) < len(hit):
-                    start = int(take[-1]) + 1
-                    break
-                start = end
-            if start >= hi:
-                k, j = k + 1, 0
-            else:
-                j = start
-        return out, (k, j)
+        if rows <= 0:
+            return out, pos
+        size = max(4 * rows, 1024) if q.has_predicates else rows
+        for k, b, idx in self._iter_idx(q, sc, pos, size):
+            hit = idx[self.mask(b, idx, q)] if q.has_predicates else idx
+            take = hit[: rows - len(out)]
+            out.extend((b, int(i)) for i in take.tolist())
+            if len(out) >= rows:
+                return out, (k, int(take[-1]) + 1)
+        return out, (len(sc.blocks), 0)
 
     def sample(self, q: WorkQuery, n: int, seed: int) -> list[tuple[int, int]]:
         """``n`` distinct random matching works, deterministic for a seed."""
@@ -729,6 +780,8 @@ class WorkEngine:
         if not len(sc.blocks) or n <= 0:
             return []
         rng = np.random.default_rng(seed)
+        if q.funders is not None:
+            return self._sample_funder(q, sc, n, rng)
         sizes = (sc.hi - sc.lo).astype(np.float64)
         total = int(sizes.sum())
         if not q.has_predicates and total <= n:
@@ -761,6 +814,30 @@ class WorkEngine:
         perm = rng.permutation(len(items))[:n]
         return [items[i] for i in perm.tolist()]
 
+    def _sample_funder(self, q: WorkQuery, sc: Scope, n: int,
+                       rng: np.random.Generator) -> list[tuple[int, int]]:
+        weights = np.zeros(len(sc.blocks))
+        for f in q.funders or []:
+            if f >= 0:
+                weights += self.funder_counts(f)[sc.blocks]
+        if not weights.sum():
+            return []
+        got: dict[tuple[int, int], None] = {}
+        p = weights / weights.sum()
+        for _ in range(40):
+            for k in np.unique(rng.choice(len(sc.blocks), 8, p=p)).tolist():
+                one = Scope(sc.blocks[k:k + 1], sc.lo[k:k + 1], sc.hi[k:k + 1])
+                for _k, b, idx in self._iter_idx(q, one):
+                    hit = idx[self.mask(b, idx, q)]
+                    if hit.size:
+                        pick = rng.choice(hit, min(len(hit), max(1, n // 4)), replace=False)
+                        for i in pick.tolist():
+                            got.setdefault((b, int(i)), None)
+            if len(got) >= n:
+                break
+        items = list(got)
+        return [items[i] for i in rng.permutation(len(items))[:n].tolist()]
+
     # ---------------------------------------------------------------- facets
     def facets(self, q: WorkQuery, specs: dict[str, int]) -> dict[str, dict[str, Any]]:
         sc = self.scope(q)
@@ -775,77 +852,97 @@ class WorkEngine:
         if "license" in specs:
             need |= {"lic_versions", "cc"}
         pop = self.pop
-        for k in range(len(sc.blocks)):
-            b = int(sc.blocks[k])
-            lo, hi = int(sc.lo[k]), int(sc.hi[k])
+        plain = not q.has_predicates
+        if plain:
+            # scope arithmetic: no work needs evaluating for these three
+            sizes = sc.hi - sc.lo
+            if "type-name" in specs:
+                tc = np.bincount(pop.b_type[sc.blocks], weights=sizes, minlength=len(TYPES))
+                for t, c in enumerate(tc.astype(np.int64).tolist()):
+                    _add(counters["type-name"], TYPE_LABELS[TYPES[t]], c)
+            if "publisher-name" in specs:
+                mc = np.bincount(pop.b_member[sc.blocks], weights=sizes,
+                                 minlength=pop.n_members).astype(np.int64)
+                for m in np.flatnonzero(mc).tolist():
+                    _add(counters["publisher-name"], pop.names[m], int(mc[m]))
+            if "published" in specs:
+                for y, c in self._year_counts(sc).items():
+                    _add(counters["published"], str(y), c)
+            rest = set(specs) - {"type-name", "publisher-name", "published"}
+            if not rest:
+                return self._facet_out(specs, counters)
+            # only blocks with funders matter for funder facets
+            if rest <= {"funder-doi", "funder-name"}:
+                keep = pop.b_counts[sc.blocks, E["funders"]] > 0
+                sc = Scope(sc.blocks[keep], sc.lo[keep], sc.hi[keep])
+            need.discard("year")
+            specs_eval = rest
+        else:
+            specs_eval = set(specs)
+        for _k, b, idx in self._iter_idx(q, sc):
             t = TYPES[pop.b_type[b]]
             m = int(pop.b_member[b])
-            simple = set(specs) <= {"type-name", "publisher-name"} and not q.has_predicates
-            if simple:
-                cnt = hi - lo
-                if "type-name" in specs:
-                    _add(counters["type-name"], TYPE_LABELS[t], cnt)
-                if "publisher-name" in specs:
-                    _add(counters["publisher-name"], pop.names[m], cnt)
+            f = self.features(b, idx, need)
+            ok = self.mask(b, idx, q, f)
+            cnt = int(ok.sum())
+            if not cnt:
                 continue
-            for idx in self._chunks(lo, hi):
-                f = self.features(b, idx, need)
-                ok = self.mask(b, idx, q, f)
-                cnt = int(ok.sum())
-                if not cnt:
-                    continue
-                if "type-name" in specs:
-                    _add(counters["type-name"], TYPE_LABELS[t], cnt)
-                if "publisher-name" in specs:
-                    _add(counters["publisher-name"], pop.names[m], cnt)
-                if "published" in specs:
-                    ys, cs = np.unique(f["year"][ok], return_counts=True)
-                    for y, c in zip(ys.tolist(), cs.tolist(), strict=True):
-                        if y:
-                            _add(counters["published"], str(y), c)
-                if "funder-doi" in specs or "funder-name" in specs:
-                    for col in ("f1", "f2"):
-                        v = f[col][ok]
-                        v = v[v >= 0]
-                        if v.size:
-                            us, cs = np.unique(v, return_counts=True)
-                            for fi, c in zip(us.tolist(), cs.tolist(), strict=True):
-                                fu = pop.funders[fi]
-                                if "funder-doi" in specs:
-                                    _add(counters["funder-doi"],
-                                         f"http://dx.doi.org/{fu.doi}", c)
-                                if "funder-name" in specs:
-                                    _add(counters["funder-name"], fu.name, c)
-                    if "funder-name" in specs:
-                        rf = f["rorfund"][ok]
-                        if rf.any():
-                            us, cs = np.unique(f["ror_pick"][ok][rf], return_counts=True)
-                            for ri, c in zip(us.tolist(), cs.tolist(), strict=True):
-                                _add(counters["funder-name"], self.ror_funders[ri].name, c)
-                        names = self._name_only_counts(b, idx[ok], {k2: v[ok] for k2, v in
-                                                                     f.items()})
-                        for nm, c in names.items():
-                            _add(counters["funder-name"], nm, c)
-                if "link-application" in specs:
-                    _add(counters["link-application"], "text-mining", int(f["tm"][ok].sum()))
-                    _add(counters["link-application"], "unspecified",
-                         int((f["resource-links"] & ~f["tm"])[ok].sum()))
-                    _add(counters["link-application"], "similarity-checking",
-                         int(f["similarity-checking"][ok].sum()))
-                if "license" in specs:
-                    for ver in ("vor", "am", "tdm", "unspecified", "stm"):
-                        sel = f[ver] & ok
-                        if ver != "tdm" and ver != "stm":
-                            ccsel = sel & f["cc"]
-                            if ccsel.any():
-                                us, cs = np.unique(f["cc_pick"][ccsel], return_counts=True)
-                                for u_, c in zip(us.tolist(), cs.tolist(), strict=True):
-                                    _add(counters["license"], CC_URLS[u_], c)
-                            sel = sel & ~f["cc"]
-                        c = int(sel.sum())
-                        if c:
-                            _add(counters["license"], self.publisher_licence_url(
-                                b, "stm-asf" if ver == "stm" else ver), c)
+            if "type-name" in specs_eval:
+                _add(counters["type-name"], TYPE_LABELS[t], cnt)
+            if "publisher-name" in specs_eval:
+                _add(counters["publisher-name"], pop.names[m], cnt)
+            if "published" in specs_eval:
+                ys, cs = np.unique(f["year"][ok], return_counts=True)
+                for y, c in zip(ys.tolist(), cs.tolist(), strict=True):
+                    if y:
+                        _add(counters["published"], str(y), c)
+            if "funder-doi" in specs_eval or "funder-name" in specs_eval:
+                for col in ("f1", "f2"):
+                    v = f[col][ok]
+                    v = v[v >= 0]
+                    if v.size:
+                        us, cs = np.unique(v, return_counts=True)
+                        for fi, c in zip(us.tolist(), cs.tolist(), strict=True):
+                            fu = pop.funders[fi]
+                            if "funder-doi" in specs_eval:
+                                _add(counters["funder-doi"],
+                                     f"http://dx.doi.org/{fu.doi}", c)
+                            if "funder-name" in specs_eval:
+                                _add(counters["funder-name"], fu.name, c)
+                if "funder-name" in specs_eval:
+                    rf = f["rorfund"][ok]
+                    if rf.any():
+                        us, cs = np.unique(f["ror_pick"][ok][rf], return_counts=True)
+                        for ri, c in zip(us.tolist(), cs.tolist(), strict=True):
+                            _add(counters["funder-name"], self.ror_funders[ri].name, c)
+                    names = self._name_only_counts(b, idx[ok], {k2: v[ok] for k2, v in
+                                                                 f.items()})
+                    for nm, c in names.items():
+                        _add(counters["funder-name"], nm, c)
+            if "link-application" in specs_eval:
+                _add(counters["link-application"], "text-mining", int(f["tm"][ok].sum()))
+                _add(counters["link-application"], "unspecified",
+                     int((f["resource-links"] & ~f["tm"])[ok].sum()))
+                _add(counters["link-application"], "similarity-checking",
+                     int(f["similarity-checking"][ok].sum()))
+            if "license" in specs_eval:
+                for ver in ("vor", "am", "tdm", "unspecified", "stm"):
+                    sel = f[ver] & ok
+                    if ver != "tdm" and ver != "stm":
+                        ccsel = sel & f["cc"]
+                        if ccsel.any():
+                            us, cs = np.unique(f["cc_pick"][ccsel], return_counts=True)
+                            for u_, c in zip(us.tolist(), cs.tolist(), strict=True):
+                                _add(counters["license"], CC_URLS[u_], c)
+                        sel = sel & ~f["cc"]
+                    c = int(sel.sum())
+                    if c:
+                        _add(counters["license"], self.publisher_licence_url(
+                            b, "stm-asf" if ver == "stm" else ver), c)
+        return self._facet_out(specs, counters)
+
+    @staticmethod
+    def _facet_out(specs: dict[str, int], counters: dict[str, dict[str, int]]) -> dict:
         out: dict[str, dict[str, Any]] = {}
         for name, limit in specs.items():
             vals = {k2: v for k2, v in counters[name].items() if v > 0}
@@ -853,17 +950,49 @@ class WorkEngine:
             out[name] = {"value-count": len(ordered), "values": dict(ordered[:limit])}
         return out
 
+    def _year_counts(self, sc: Scope) -> dict[int, int]:
+        """Works per issued year in a scope (index ranges), from the segments."""
+        pop = self.pop
+        if not len(sc.blocks):
+            return {}
+        nb = pop.b_nseg[sc.blocks].astype(np.int64)
+        first = np.repeat(np.cumsum(nb) - nb, nb)
+        sidx = np.repeat(pop.b_seg0[sc.blocks], nb) + (np.arange(int(nb.sum())) - first)
+        off = pop.s_off[sidx].astype(np.int64)
+        end = off + pop.s_n[sidx]
+        lo = np.repeat(sc.lo, nb)
+        hi = np.repeat(sc.hi, nb)
+        ov = np.maximum(0, np.minimum(hi, end) - np.maximum(lo, off))
+        yrs = pop.s_year[sidx].astype(np.int64)
+        sel = (ov > 0) & (yrs > 0)
+        if not sel.any():
+            return {}
+        y0 = int(yrs[sel].min())
+        cnt = np.bincount(yrs[sel] - y0, weights=ov[sel])
+        return {y0 + i: int(c) for i, c in enumerate(cnt.tolist()) if c}
+
     def _name_only_counts(self, b: int, idx: np.ndarray, f: dict[str, np.ndarray]) -> dict:
         """Name-only funder entries per name, exactly as :meth:`record` writes them."""
-        counts: dict[str, int] = {}
-        for pos, i in enumerate(idx.tolist()):
-            if not f["funders"][pos]:
-                continue
-            for entry in self._name_only_entries(b, i, bool(f["funder-doi"][pos]),
-                                                 bool(f["rorfund"][pos]),
-                                                 bool(f["name_extra"][pos])):
-                counts[entry] = counts.get(entry, 0) + 1
-        return counts
+        key = int(self.pop.b_key[b])
+        ident = f["funder-doi"] | f["rorfund"]
+        n_entries = np.where(ident, f["name_extra"].astype(np.int64), 0)
+        plain = f["funders"] & ~ident
+        if plain.any():
+            h2 = mix64_np(idx.astype(np.uint64) ^ np.uint64(key ^ _SALT["nm_count"]))
+            two = (h2 % np.uint64(4)) == np.uint64(0)
+            n_entries = np.where(plain, 1 + two.astype(np.int64), n_entries)
+        n_entries = np.where(f["funders"], n_entries, 0)
+        if not n_entries.any():
+            return {}
+        h = mix64_np(idx.astype(np.uint64) ^ np.uint64(key ^ _SALT["nm"]))
+        L = np.uint64(len(NAME_ONLY_FUNDERS))
+        tot = np.zeros(len(NAME_ONLY_FUNDERS), dtype=np.int64)
+        for j in range(2):
+            sel = n_entries > j
+            if sel.any():
+                pick = ((h[sel] >> np.uint64(8 * j)) % L).astype(np.int64)
+                tot += np.bincount(pick, minlength=len(NAME_ONLY_FUNDERS))
+        return {NAME_ONLY_FUNDERS[k]: int(c) for k, c in enumerate(tot.tolist()) if c}
 
     def _name_only_entries(self, b: int, i: int, fdoi: bool, rorfund: bool,
                            extra: bool) -> list[str]:
@@ -880,7 +1009,7 @@ class WorkEngine:
     def slug(self, m: int) -> str:
         s = self._slug.get(m)
         if s is None:
-            words = [w for w in re.findall(r"[A-Za-z]+", self.pop.names[m])]
+            words = list(re.findall(r"[A-Za-z]+", self.pop.names[m]))
             s = "".join(w[0] for w in words).lower()[:6] or "x"
             self._slug[m] = s
         return s
@@ -908,10 +1037,10 @@ class WorkEngine:
         period = UNDATED if year == 0 else (CURRENT if year >= self.Y - 2 else BACKFILE)
         i = int(num)
         for b in self.pop.blocks_of(m):
-            if TYPES[self.pop.b_type[b]] == t and self.pop.b_period[b] == period:
-                if i < self.pop.b_n[b] and self.years(b, np.array([i]))[0] == year \
-                        and self.doi(b, i, year).lower() == doi.strip().lower():
-                    return b, i
+            if (TYPES[self.pop.b_type[b]] == t and self.pop.b_period[b] == period
+                    and i < self.pop.b_n[b] and self.years(b, np.array([i]))[0] == year
+                    and self.doi(b, i, year).lower() == doi.strip().lower()):
+                return b, i
         return None
 
     def publisher_licence_url(self, b: int, version: str) -> str:
@@ -1039,7 +1168,7 @@ def build_record(eng: WorkEngine, b: int, i: int, f: dict[str, Any],
         sj = int(np.searchsorted(offs, i, side="right") - 1)
         n_y = int(pop.s_n[s0 + sj])
         jj = i - int(offs[sj])
-        D = int(eng.days_in_year(np.array([year]))[0])
+        D = eng.days_in_year_scalar(year)
         doy = (jj * D) // n_y
         date = _dt.date(year, 1, 1) + _dt.timedelta(days=doy)
         parts = [year, date.month, date.day] if prec == 0 else (
@@ -1050,10 +1179,13 @@ def build_record(eng: WorkEngine, b: int, i: int, f: dict[str, Any],
         date = eff = _dt.date(2000 + rng.randrange(20), 1 + rng.randrange(12), 1)
         parts = []
         issued = {"date-parts": [[None]]}
-    created_d = min(eff + _dt.timedelta(days=rng.randrange(0, 20)), eng.as_of_date)
+    # Crossref's "created" is the first deposit: never before the member joined (≥ 2002)
+    joined = _dt.date(max(2002, min(int(pop.start_year[m]), eng.Y - 1)), 1, 1) + _dt.timedelta(
+        days=int(pop.ids[m]) % 300)
+    created_d = min(max(eff, joined) + _dt.timedelta(days=rng.randrange(0, 20)), eng.as_of_date)
     created_ts = int(_dt.datetime(created_d.year, created_d.month, created_d.day,
                                   tzinfo=_dt.UTC).timestamp() * 1000) + rng.randrange(86_400_000)
-    indexed_ord = int(eng.indexed_dates(np.array([m]))[0])
+    indexed_ord = eng.indexed_ordinal(m)
     indexed_d = _dt.date.fromordinal(indexed_ord)
     indexed_ts = int(_dt.datetime(indexed_d.year, indexed_d.month, indexed_d.day,
                                   tzinfo=_dt.UTC).timestamp() * 1000) + rng.randrange(86_400_000)
@@ -1241,9 +1373,29 @@ def _journal_issn(eng: WorkEngine, m: int, rng: random.Random) -> str:
     return _issn(random.Random(mix64(m * 7919)))
 
 
-def _title(rng: random.Random) -> str:
+def _make_title(rng: random.Random) -> str:
     return (f"{rng.choice(_TITLE_A)} {rng.choice(_TITLE_B)} {rng.choice(_TITLE_C)} in "
             f"{rng.choice(FIELDS).lower()}")
+
+
+_POOL = 4096
+_TITLES = [_make_title(random.Random(k)) for k in range(_POOL)]
+
+
+def _title(rng: random.Random) -> str:
+    return _TITLES[int(rng.random() * _POOL)]
+
+
+def _make_ref(k: int) -> dict[str, Any]:
+    rng = random.Random(100_000 + k)
+    if rng.random() < 0.55:
+        return {"doi-asserted-by": "crossref" if rng.random() < 0.5 else "publisher",
+                "DOI": f"10.9{rng.randrange(10000, 99999)}/ref.{rng.randrange(10**6)}"}
+    return {"unstructured": f"{rng.choice(_FAMILY)} {rng.choice(_GIVEN)[0]}. "
+                            f"{_make_title(rng)}. {rng.randrange(1950, 2026)}"}
+
+
+_REFS = [_make_ref(k) for k in range(_POOL)]
 
 
 def _abstract(rng: random.Random) -> str:
@@ -1263,18 +1415,8 @@ def _description(rng: random.Random, t: str) -> str:
 
 
 def _references(rng: random.Random, doi: str, n: int) -> list[dict[str, Any]]:
-    refs = []
-    for j in range(n):
-        r: dict[str, Any] = {"key": f"{doi}_ref{j + 1}"}
-        x = rng.random()
-        if x < 0.55:
-            r["doi-asserted-by"] = "crossref" if rng.random() < 0.5 else "publisher"
-            r["DOI"] = f"10.9{rng.randrange(10000, 99999)}/ref.{rng.randrange(10**6)}"
-        else:
-            r["unstructured"] = (f"{rng.choice(_FAMILY)} {rng.choice(_GIVEN)[0]}. "
-                                 f"{_title(rng)}. {rng.randrange(1950, 2026)}")
-        refs.append(r)
-    return refs
+    start = int(rng.random() * _POOL)
+    return [{"key": f"{doi}_ref{j + 1}", **_REFS[(start + j * 7) % _POOL]} for j in range(n)]
 
 
 def _authors(eng: WorkEngine, f: dict[str, Any], rng: random.Random, year: int,
@@ -1302,8 +1444,8 @@ def _authors(eng: WorkEngine, f: dict[str, Any], rng: random.Random, year: int,
             a["ORCID"] = f"{scheme}://orcid.org/{_orcid(rng)}"
             a["authenticated-orcid"] = bool(p == auth_first or (f["auth"] and
                                                                  rng.random() < 0.5))
-        a["given"] = rng.choice(_GIVEN)
-        a["family"] = rng.choice(_FAMILY)
+        a["given"] = _GIVEN[int(rng.random() * len(_GIVEN))]
+        a["family"] = _FAMILY[int(rng.random() * len(_FAMILY))]
         a["sequence"] = "first" if p == 0 else "additional"
         affs = []
         if p in aff_pos:

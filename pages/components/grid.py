@@ -92,7 +92,7 @@ def infinite_grid(grid_id: str, column_defs: list[dict], height: str = "560px") 
 
 
 def static_grid(grid_id: str, df: pd.DataFrame | None, column_defs: list[dict], height: str = "420px",
-                export_name: str | None = None) -> dag.AgGrid:
+                export_name: str | None = None, fit: bool = False) -> dag.AgGrid:
     """A small client-side grid (already-aggregated data: ≤ a few hundred rows)."""
     rows = [] if df is None else df.to_dict("records")
     rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
@@ -104,6 +104,7 @@ def static_grid(grid_id: str, df: pd.DataFrame | None, column_defs: list[dict], 
                        "autoHeaderHeight": True},
         dashGridOptions={"animateRows": False, "tooltipShowDelay": 300},
         csvExportParams={"fileName": export_name} if export_name else None,
+        columnSize="responsiveSizeToFit" if fit else None,
         style={"height": height, "width": "100%"},
         className="dash-grid",
     )

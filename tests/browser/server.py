@@ -69,7 +69,11 @@ class AppServer:
         self._thread = None
 
     def __enter__(self) -> str:
+        import logging
+
         from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         import app as dash_app  # env must be set before this import
 

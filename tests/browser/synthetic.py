@@ -36,7 +36,7 @@ def make_tables(n_members: int = 240, seed: int = 7, current_year: int = 2026):
     rng = np.random.default_rng(seed)
     keys = coverage_keys()
     member_rows, cov_rows = [], []
-    ids = list(range(1000, 1000 + n_members - 2)) + [HOSTILE_ID, FORMULA_ID]
+    ids = [*list(range(1000, 1000 + n_members - 2)), HOSTILE_ID, FORMULA_ID]
     for n, mid in enumerate(ids):
         c, cname, gem = COUNTRIES[n % len(COUNTRIES)]
         size = int(rng.choice([5, 40, 300, 2500, 40000], p=[0.25, 0.3, 0.25, 0.15, 0.05]))
@@ -52,7 +52,7 @@ def make_tables(n_members: int = 240, seed: int = 7, current_year: int = 2026):
         cur_share = rng.uniform(0.1, 0.6)
         counts = {"all": {}, "current": {}, "backfile": {}}
         for t, tot in types.items():
-            cur = int(round(tot * cur_share))
+            cur = round(tot * cur_share)
             counts["all"][t], counts["current"][t], counts["backfile"][t] = tot, cur, tot - cur
         if n % 23 == 5:  # nothing current at all
             for t in types:
@@ -78,7 +78,7 @@ def make_tables(n_members: int = 240, seed: int = 7, current_year: int = 2026):
                     p = 0.0 if (k in ("funders", "award-numbers", "ror-ids", "funder-doi",
                                       "clinical-trial-numbers") and rng.random() < 0.7) else \
                         min(1.0, max(0.0, skill + rng.normal(0, 0.2)))
-                    cov = int(round(p * tot))
+                    cov = round(p * tot)
                     cov_rows.append((mid, t, period, k, cov, tot, (cov / tot) if tot else np.nan))
     members = pd.DataFrame(member_rows)
     coverage = pd.DataFrame(cov_rows, columns=["member_id", "content_type", "period", "metric", "covered",

@@ -18,6 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cache.cli import EXPORT_COLUMNS, app
+from cache.refresh import COVERAGE_KEYS
 from cache.snapshots import SnapshotStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,3 +142,107 @@ def test_module_entry_point(tmp_path: Path) -> None:
     assert "no snapshots" in proc.stdout
     assert "token" not in json.dumps(proc.stdout).lower()
     assert re.search(r"no snapshots in .*snapshots", proc.stdout)
+
+
+# ---------------------------------------------------------------------------------------------
+# Against the mock Crossref API over loopback
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mock_population():  # type: ignore[no-untyped-def]
+    population = pytest.importorskip("cache.mock.population")
+    return population.Population(n_members=1200, seed=23, current_year=2026)
+
+
+@pytest.fixture
+def mock_api(mock_population):  # type: ignore[no-untyped-def]
+    server = pytest.importorskip("cache.mock.server")
+    with server.MockCrossref(mock_population, rate_limit=3, concurrency=3) as api:
+        yield api
+
+
+def mock_env(url: str) -> dict[str, str]:
+    return {"CROSSREF_API_URL": url, **FAST_RETRIES}
+
+
+def test_refresh_then_export_equals_server_values(
+    tmp_path: Path, mock_api, mock_population  # type: ignore[no-untyped-def]
+) -> None:
+    result = runner().invoke(app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url))
+    assert result.exit_code == 0, result.stderr
+    line = result.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(
+        r"members=1200 requests=2 retries=0 429s=0 duration=\d+\.\ds snapshot=(\S+)", line
+    )
+    assert match, line
+    sid = match.group(1)
+    assert SnapshotStore(tmp_path).latest_id() == sid
+    assert {r.status for r in mock_api.log} == {200}
+
+    export = runner().invoke(app, ["export", "--data-dir", str(tmp_path)])
+    assert export.exit_code == 0, export.stderr
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    got = {(int(r["member_id"]), r["content_type"], r["period"], r["metric"]): r for r in rows}
+
+    expected = 0
+    na = 0
+    for text in mock_population.members_json(range(mock_population.n_members)):
+        item = json.loads(text)
+        for period in ("current", "backfile", "all"):
+            counts = item["counts-type"][period]
+            coverage = item["coverage-type"][period]
+            types = set(coverage) | set(counts) or set(item["counts-type"]["all"])
+            for ctype in types:
+                total = counts.get(ctype, 0)
+                for metric in COVERAGE_KEYS:
+                    row = got[(item["id"], ctype, period, metric)]
+                    expected += 1
+                    assert int(row["total"]) == total
+                    if total == 0:
+                        assert row["coverage"] == ""  # N/A where the period has no works
+                        na += 1
+                    else:
+                        value = coverage[ctype][metric]
+                        assert float(row["coverage"]) == value  # exactly the server's float
+                        assert int(row["covered"]) == round(value * total)
+    assert expected == len(rows) and na > 0
+
+
+def test_refresh_single_members(tmp_path: Path, mock_api, mock_population) -> None:  # type: ignore[no-untyped-def]
+    ids = [int(mock_population.ids[5]), int(mock_population.ids[17])]
+    args = ["refresh", "--data-dir", str(tmp_path), "--member", str(ids[0]), "--member", str(ids[1])]
+    result = runner().invoke(app, args, env=mock_env(mock_api.url))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("members=2 requests=2 ")
+    assert sorted(r.path for r in mock_api.log) == sorted(f"/members/{i}" for i in ids)
+    snap = SnapshotStore(tmp_path).load()
+    assert snap.members["member_id"].tolist() == ids and snap.meta["scope"] == "members"
+
+    missing = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path), "--member", "99999999"], env=mock_env(mock_api.url)
+    )
+    assert missing.exit_code == 1
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "refresh failed: 404 Not Found from /members/99999999: Resource not found. — "
+        f"previous snapshot {snap.id} is still the latest"
+    )
+
+
+def test_all_requests_failing_keeps_previous_snapshot(
+    tmp_path: Path, mock_api  # type: ignore[no-untyped-def]
+) -> None:
+    server = pytest.importorskip("cache.mock.server")
+    sid = publish_sample(tmp_path)
+    before = tree_digest(tmp_path)
+    mock_api.faults = server.FaultConfig(error_rate=1.0, kinds=("500",))
+    result = runner().invoke(app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "refresh failed: error budget exceeded: 1 of 1 requests failed "
+        f"(last: 500 Internal Server Error from /members) — previous snapshot {sid} is still "
+        "the latest"
+    )
+    assert tree_digest(tmp_path / "snapshots") == {
+        k.removeprefix("snapshots/"): v for k, v in before.items() if k.startswith("snapshots/")
+    }
+    assert SnapshotStore(tmp_path).latest_id() == sid
+    assert len(SnapshotStore(tmp_path).load().members) == 3

@@ -220,9 +220,11 @@ def test_refresh_all_rejects_incomplete_listing(tmp_path: Path, fixtures: dict[s
         return httpx.Response(200, json={"status": "ok", "message": message})
 
     store = SnapshotStore(tmp_path)
-    with client_for(tmp_path, httpx.MockTransport(handler)) as client:
-        with pytest.raises(CrossrefError, match="incomplete refresh: got 20 distinct members of 100"):
-            refresh_all(client, store, rows=1000)
+    with (
+        client_for(tmp_path, httpx.MockTransport(handler)) as client,
+        pytest.raises(CrossrefError, match="incomplete refresh: got 20 distinct members of 100"),
+    ):
+        refresh_all(client, store, rows=1000)
     assert store.latest_id() is None
 
 

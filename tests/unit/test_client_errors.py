@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -333,19 +334,30 @@ def test_budget_passes_ten_percent(tmp_path: Path) -> None:
 
 
 def test_twenty_percent_random_faults_complete(tmp_path: Path) -> None:
-    rng = random.Random(7)
+    # Faults decided by (request, attempt), not by thread timing: the test is deterministic.
+    attempts: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def faulty(key: str, attempt: int) -> bool:
+        return random.Random(f"{key}/{attempt}").random() < 0.2
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if rng.random() < 0.2:
-            return rng.choice([httpx.Response(500, text="x"), httpx.Response(429, text=HTML_429)])
+        key = request.url.params["offset"]
+        with lock:
+            attempts[key] = attempts.get(key, 0) + 1
+            attempt = attempts[key]
+        if faulty(key, attempt):
+            return httpx.Response(500, text="x") if attempt % 2 else httpx.Response(429, text=HTML_429)
         return ok()
 
     with make_client(tmp_path, handler, max_attempts=6) as client:
         results = client.map(lambda i: client.get("/works", {"offset": i}), range(200))
         assert len(results) == 200
         stats = client.stats.as_dict()
+    expected_retries = sum(n - 1 for n in attempts.values())
     assert stats["failures"] == 0 and stats["requests"] == 200
-    assert 20 <= stats["retries"] <= 90 and stats["http_429"] > 0
+    assert stats["retries"] == expected_retries and 20 <= expected_retries <= 90
+    assert stats["http_429"] > 0
 
 
 def test_map_aborts_when_everything_fails(tmp_path: Path) -> None:

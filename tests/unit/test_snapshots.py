@@ -157,7 +157,7 @@ def test_publish_validates(tmp_path: Path, mutate, message: str) -> None:  # typ
 
 
 def test_publish_needs_a_known_source(tmp_path: Path) -> None:
-    with pytest.raises(SnapshotError, match="meta.source"):
+    with pytest.raises(SnapshotError, match=r"meta\.source"):
         SnapshotStore(tmp_path).publish(members_frame([1]), coverage_frame([1]), {})
 
 

@@ -1,0 +1,82 @@
+"""Browser tests: a demo snapshot in a temporary data dir, the app served in a thread, Chromium.
+
+The data dir is set in the environment BEFORE `app` is imported. Without /usr/bin/chromium the
+tests skip, except under CI=true, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer, build_data_dir, have_chromium
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser_data_dir(tmp_path_factory):
+    if not have_chromium():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing (required under CI=true)")
+        pytest.skip(f"{CHROMIUM} not installed")
+    data_dir = tmp_path_factory.mktemp("browser-data")
+    old = os.environ.get("DASHBOARD_DATA_DIR")
+    os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)  # before `import app`
+    try:
+        build_data_dir(data_dir, n_members=1500, synthetic_fallback=False)
+    finally:
+        if old is None:
+            os.environ.pop("DASHBOARD_DATA_DIR", None)
+        else:
+            os.environ["DASHBOARD_DATA_DIR"] = old
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def base_url(browser_data_dir):
+    os.environ["DASHBOARD_DATA_DIR"] = str(browser_data_dir)
+    import app  # noqa: F401
+    from cache import facade
+
+    facade.configure(browser_data_dir)
+    facade.snapshot()  # load once, before the first request
+    with AppServer() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser(base_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, base_url, browser_data_dir):
+    """A fresh page; fails the test on any console error, page error or JS dialog (alert)."""
+    from cache import facade
+
+    if facade.data_dir() != browser_data_dir:  # unit tests may have re-pointed it
+        facade.configure(browser_data_dir)
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    p = context.new_page()
+    p.set_default_timeout(15_000)
+    errors: list[str] = []
+    p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    p.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    p.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+    p.base = base_url
+    yield p
+    context.close()
+    assert not errors, f"browser errors: {errors}"

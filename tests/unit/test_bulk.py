@@ -1,0 +1,856 @@
+"""Bulk ingest of works files (cache/bulk.py): real public-data samples, malformed input, SQL = predicates.
+
+The expected counts for the public-data samples below were read off the records by hand (see
+the comment above each table); they are not computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import math
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cache import bulk, bulk_sql
+from cache.bulk import BulkIngestError, BulkIssue, evaluate_records, ingest
+from cache.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, YEARS_COLUMNS, SnapshotStore
+from tests import bulkdata
+
+metrics = pytest.importorskip("metrics")
+
+PUBLIC = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "crossref" / "public-data"
+JSONL_2025 = PUBLIC / "alexandria3k-crossref-2025.jsonl.gz"
+ITEMS_FILES = [
+    "alexandria3k-2item-references.json.gz",
+    "alexandria3k-affiliations.json.gz",
+    "alexandria3k-funded.json.gz",
+    "alexandria3k-orcid-work.json.gz",
+    "alexandria3k-same-author.json.gz",
+    "alexandria3k-updated.json.gz",
+    "crossref-lmdb-0.json.gz",
+    "crossref-lmdb-1.json.gz",
+]
+YEAR = 2026  # current = issued 2024..2026, backfile = up to 2023
+ALL_KEYS = list(bulk_sql.METRIC_SQL) + list(bulk_sql.SHARE_SQL)
+
+
+def sample(name: str | Path) -> Path:
+    path = PUBLIC / name
+    if not path.exists():
+        pytest.skip(f"shared fixture missing: {path}")
+    return path
+
+
+def covered(result: bulk.BulkResult, member: int, ctype: str, period: str) -> dict[str, tuple]:
+    """metric -> (covered, total) for one coverage cell."""
+    cov = result.coverage
+    rows = cov[(cov.member_id == member) & (cov.content_type == ctype) & (cov.period == period)]
+    return {r.metric: (int(r.covered), int(r.total)) for r in rows.itertuples()}
+
+
+def expect(total: int, present: dict[str, int], share: tuple[int, int]) -> dict[str, tuple]:
+    """Every metric absent (0 of total) except those listed; the depth metric as (num, den)."""
+    out = {k: (present.get(k, 0), total) for k in bulk_sql.METRIC_SQL}
+    out["orcid-author-share"] = share
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The SQL table covers the registry
+# --------------------------------------------------------------------------------------------
+def test_every_registry_metric_measurable_on_works_has_sql() -> None:
+    with_predicate = {k for k, m in metrics.REGISTRY.items() if m.share is None and m.predicate}
+    with_share = {k for k, m in metrics.REGISTRY.items() if m.share is not None}
+    assert set(bulk_sql.METRIC_SQL) == with_predicate
+    assert set(bulk_sql.SHARE_SQL) == with_share
+    # and that is every key of the contract table (docs/architecture.md §4 lists 27)
+    assert set(ALL_KEYS) == set(metrics.REGISTRY) and len(ALL_KEYS) == 27
+
+
+# --------------------------------------------------------------------------------------------
+# Real public-data samples, JSON Lines (2025+ format)
+# --------------------------------------------------------------------------------------------
+# alexandria3k-crossref-2025.jsonl.gz, read by hand (3 lines):
+#  1. 10.1007/978-3-031-74535-5, member 297 "Springer Nature Switzerland", book, issued 2024:
+#     2 editors without ORCID, no authors; licences tdm + vor (springernature.com, delay 0, start
+#     2024-01-01); links text-mining + similarity-checking; no references (count 0), no abstract,
+#     no funder, no update-policy.
+#  2. 10.1007/978-3-031-74821-9_13, member 297, book-chapter, issued 2025: 1 author without
+#     ORCID; licences tdm + vor (delay 0, start 2025-01-01); link similarity-checking only;
+#     update-policy https://doi.org/10.1007/springer_crossmark_policy.
+#  3. 10.1001/jama.2025.0548, member 10 "American Medical Association (AMA)", journal-article,
+#     issued 2025-02-28: 1 author without ORCID; link similarity-checking only; nothing else.
+LICENSED = {
+    "licenses": 1,
+    "license-vor": 1,
+    "license-tdm": 1,
+    "license-start-date": 1,
+    "license-vor-zero-embargo": 1,
+}
+JSONL_EXPECTED = {
+    (297, "book", "current"): expect(
+        1, {**LICENSED, "similarity-checking": 1, "resource-links": 1}, (0, 0)
+    ),
+    (297, "book-chapter", "current"): expect(
+        1, {**LICENSED, "similarity-checking": 1, "update-policies": 1}, (0, 1)
+    ),
+    (10, "journal-article", "current"): expect(1, {"similarity-checking": 1}, (0, 1)),
+}
+
+
+@pytest.fixture(scope="module")
+def jsonl_result() -> bulk.BulkResult:
+    return ingest([sample(JSONL_2025)], current_year=YEAR, publish=False)
+
+
+def test_jsonl_sample_counts(jsonl_result: bulk.BulkResult) -> None:
+    r = jsonl_result
+    assert r.works == 3 and r.error_count == 0 and r.no_member == 0
+    assert r.files[0].format == "jsonl" and r.files[0].path_taken == "fast"
+    for (member, ctype, period), want in JSONL_EXPECTED.items():
+        assert covered(r, member, ctype, period) == want, (member, ctype, period)
+        # all three works are current, so `all` is the same and `backfile` is empty
+        assert covered(r, member, ctype, "all") == want
+        empty = covered(r, member, ctype, "backfile")
+        assert set(empty) == set(ALL_KEYS)
+        assert all(v == (0, 0) for v in empty.values())
+    cov = r.coverage
+    assert cov.loc[cov.total == 0, "coverage"].isna().all()
+    assert len(cov) == 3 * 3 * len(ALL_KEYS)  # (member, type) cells x periods x metrics
+
+
+def test_jsonl_sample_members_and_years(jsonl_result: bulk.BulkResult) -> None:
+    m = jsonl_result.members.set_index("member_id")
+    assert list(jsonl_result.members.columns) == list(MEMBER_COLUMNS)
+    assert m.loc[297, "name"] == "Springer Nature Switzerland"
+    assert m.loc[10, "name"] == "American Medical Association (AMA)"
+    assert m.loc[297, "prefixes"] == "10.1007" and m.loc[10, "prefixes"] == "10.1001"
+    assert (m.loc[297, ["total_dois", "current_dois", "backfile_dois"]].tolist()) == [2, 2, 0]
+    assert json.loads(m.loc[297, "counts_type"]) == {
+        "all": {"book": 1, "book-chapter": 1},
+        "current": {"book": 1, "book-chapter": 1},
+        "backfile": {},
+    }
+    assert json.loads(m.loc[297, "dois_by_year"]) == {"2024": 1, "2025": 1}
+    assert json.loads(m.loc[10, "dois_by_year"]) == {"2025": 1}
+    # indexed 2025-03-01T05:41:18Z (timestamp 1740807678836) is the newest record of member 10
+    assert m.loc[10, "last_status_check"] == 1740807678836
+    assert (m["location"] == "").all() and (m["country"] == "").all() and (~m["gem"]).all()
+    years = jsonl_result.years
+    assert list(years.columns) == list(YEARS_COLUMNS)
+    sim = years[(years.metric == "similarity-checking")]
+    assert sorted(
+        zip(sim.member_id, sim.content_type, sim.year, sim.covered, sim.total, strict=True)
+    ) == [
+        (10, "journal-article", 2025, 1, 1),
+        (297, "book", 2024, 1, 1),
+        (297, "book-chapter", 2025, 1, 1),
+    ]
+    assert jsonl_result.meta["data_as_of"] == "2025-03-01T05:41:18.836000Z"
+
+
+# --------------------------------------------------------------------------------------------
+# Real public-data samples, {"items": [...]} (older format)
+# --------------------------------------------------------------------------------------------
+# Read by hand from the eight *.json.gz samples (current year 2026 -> all of them backfile):
+#  member 297 journal-article (3 works):
+#   - 2item-references #1 10.1007/s10270-017-0613-x (2017): 42 refs, update-policy, 1 author no
+#     ORCID, funder with a name only, tdm licence (springer.com/tdm, delay 0, start), links
+#     text-mining x2 + similarity-checking;
+#   - funded 10.1007/s10914-022-09607-7 (2022): 72 refs, update-policy, 12 authors of whom 1
+#     has an ORCID (not authenticated), 2 funders with DOI asserted by the publisher and awards,
+#     licences tdm + vor (springer.com/tdm, delay 0, start), links text-mining x2 + similarity;
+#   - updated 10.1007/s00417-022-05677-8 (2022): reference-count 0, update-policy, 4 authors, 1
+#     ORCID (not authenticated), licences tdm + vor (delay 0, start), links tm x2 + similarity.
+#  member 340 journal-article, 2item-references #2 10.1371/journal.pone.0182346 (2017): 29
+#     refs, update-policy, 7 authors of whom 1 has an authenticated ORCID (+ 1 editor), funder
+#     with DOI asserted by the publisher and an award, licence CC BY 4.0
+#     (http://creativecommons.org/…) vor delay 0 with start, link similarity-checking only.
+#  member 311 journal-article, affiliations 10.1002/mdc3.13466 (2022): no references, 23
+#     authors, none with ORCID, 4 with affiliation names; licences vor (Wiley terms) + tdm,
+#     delay 0, start; links text-mining + similarity-checking; no update-policy.
+#  member 320 proceedings-article, orcid-work 10.1145/3196398.3196476 (2018): 12 refs, 1
+#     author without ORCID but with an affiliation name, funder Horizon 2020 with DOI asserted
+#     by the publisher and an award, vor licence (ACM, delay 0, start), link similarity only.
+#  member 14947 journal-article, same-author (2 works, 2022): abstracts, update-policy, no refs,
+#     2 and 3 authors all with (unauthenticated) ORCID and affiliation names; nothing else.
+#  member 316 journal-article, lmdb-0 10.1021/jo020170p (2002): 14 refs, 4 authors with
+#     affiliation names, no ORCID, link similarity-checking; no licence.
+#  member 286 journal-article, lmdb-0 10.1093/biostatistics/1.2.203 (2000): no refs, 1 author,
+#     link similarity-checking only.
+#  member 140 journal-article, lmdb-1 (1995, 1996): refs (75, 13), abstracts, tdm licence
+#     (emerald.com, delay 0, start), links text-mining x2 + similarity; 1 and 2 authors, no ORCID.
+ITEMS_EXPECTED = {
+    (297, "journal-article"): expect(
+        3,
+        {
+            "references": 2,
+            "orcids": 2,
+            "funders": 2,
+            "funder-doi": 1,
+            "funder-identified": 1,
+            "funder-publisher-asserted": 1,
+            "award-numbers": 1,
+            "update-policies": 3,
+            "similarity-checking": 3,
+            "resource-links": 3,
+            "licenses": 3,
+            "license-vor": 2,
+            "license-tdm": 3,
+            "license-start-date": 3,
+            "license-vor-zero-embargo": 2,
+        },
+        (2, 17),
+    ),
+    (340, "journal-article"): expect(
+        1,
+        {
+            "references": 1,
+            "orcids": 1,
+            "orcid-authenticated": 1,
+            "funders": 1,
+            "funder-doi": 1,
+            "funder-identified": 1,
+            "funder-publisher-asserted": 1,
+            "award-numbers": 1,
+            "update-policies": 1,
+            "similarity-checking": 1,
+            "licenses": 1,
+            "license-vor": 1,
+            "license-cc": 1,
+            "license-start-date": 1,
+            "license-vor-zero-embargo": 1,
+        },
+        (1, 7),
+    ),
+    (311, "journal-article"): expect(
+        1,
+        {
+            "affiliations": 1,
+            "similarity-checking": 1,
+            "resource-links": 1,
+            "licenses": 1,
+            "license-vor": 1,
+            "license-tdm": 1,
+            "license-start-date": 1,
+            "license-vor-zero-embargo": 1,
+        },
+        (0, 23),
+    ),
+    (320, "proceedings-article"): expect(
+        1,
+        {
+            "references": 1,
+            "affiliations": 1,
+            "funders": 1,
+            "funder-doi": 1,
+            "funder-identified": 1,
+            "funder-publisher-asserted": 1,
+            "award-numbers": 1,
+            "similarity-checking": 1,
+            "licenses": 1,
+            "license-vor": 1,
+            "license-start-date": 1,
+            "license-vor-zero-embargo": 1,
+        },
+        (0, 1),
+    ),
+    (14947, "journal-article"): expect(
+        2,
+        {
+            "abstracts": 2,
+            "orcids": 2,
+            "affiliations": 2,
+            "update-policies": 2,
+        },
+        (5, 5),
+    ),
+    (316, "journal-article"): expect(
+        1, {"references": 1, "affiliations": 1, "similarity-checking": 1}, (0, 4)
+    ),
+    (286, "journal-article"): expect(1, {"similarity-checking": 1}, (0, 1)),
+    (140, "journal-article"): expect(
+        2,
+        {
+            "references": 2,
+            "abstracts": 2,
+            "similarity-checking": 2,
+            "resource-links": 2,
+            "licenses": 2,
+            "license-tdm": 2,
+            "license-start-date": 2,
+        },
+        (0, 3),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def items_result() -> bulk.BulkResult:
+    return ingest([sample(n) for n in ITEMS_FILES], current_year=YEAR, publish=False)
+
+
+def test_items_samples_counts(items_result: bulk.BulkResult) -> None:
+    r = items_result
+    assert r.works == 12 and r.error_count == 0 and r.no_member == 0
+    assert {f.format for f in r.files} == {"items"}
+    assert {f.path_taken for f in r.files} == {"fast"}
+    for (member, ctype), want in ITEMS_EXPECTED.items():
+        assert covered(r, member, ctype, "backfile") == want, (member, ctype)
+        assert covered(r, member, ctype, "all") == want, (member, ctype)
+        assert all(v == (0, 0) for v in covered(r, member, ctype, "current").values())
+    assert set(zip(r.coverage.member_id, r.coverage.content_type, strict=True)) == set(
+        ITEMS_EXPECTED
+    )
+
+
+def test_items_sample_years(items_result: bulk.BulkResult) -> None:
+    y = items_result.years
+    refs = y[(y.member_id == 297) & (y.metric == "references")]
+    # 2017: the 2item-references work (42 refs); 2022: funded (72 refs) and updated (none)
+    assert sorted(zip(refs.year, refs.covered, refs.total, strict=True)) == [
+        (2017, 1, 1),
+        (2022, 1, 2),
+    ]
+    m = items_result.members.set_index("member_id")
+    assert m.loc[297, "name"] == "Springer Science and Business Media LLC"
+    assert json.loads(m.loc[140, "dois_by_year"]) == {"1995": 1, "1996": 1}
+
+
+def test_both_formats_together_add_up(jsonl_result, items_result) -> None:
+    both = ingest(
+        [sample(JSONL_2025), *[sample(n) for n in ITEMS_FILES]], current_year=YEAR, publish=False
+    )
+    assert both.works == 15
+    m = both.members.set_index("member_id")
+    assert m.loc[297, "total_dois"] == 5  # 2 from the JSONL file, 3 from the items files
+    # two publisher names for member 297: the one with more works wins
+    assert m.loc[297, "name"] == "Springer Science and Business Media LLC"
+
+
+# --------------------------------------------------------------------------------------------
+# SQL == registry predicates, work by work
+# --------------------------------------------------------------------------------------------
+EDGE_CASES: list[dict] = [
+    {},
+    {"reference-count": "3"},
+    {"reference-count": " 3 "},
+    {"reference-count": 0.5},
+    {"reference-count": True},
+    {"reference-count": -1},
+    {"reference-count": "0"},
+    {"reference": [None]},
+    {"reference": []},
+    {"reference": "x"},
+    {"abstract": 5},
+    {"abstract": " \u00a0\u2003\n"},
+    {"abstract": "\u200b"},
+    {"abstract": ["x"]},
+    {"abstract": "\n\t x"},
+    {"abstract": ""},
+    {"author": [{"ORCID": 5}]},
+    {"author": [{"ORCID": " "}]},
+    {"author": [{"ORCID": "x", "authenticated-orcid": "true"}]},
+    {"author": [{"ORCID": "x", "authenticated-orcid": 1}]},
+    {"author": [{"ORCID": "x", "authenticated-orcid": True}]},
+    {"author": [{"ORCID": "", "authenticated-orcid": True}]},
+    {"editor": [{"ORCID": "x"}]},
+    {"chair": [{"ORCID": "x", "authenticated-orcid": True}]},
+    {"translator": [{"affiliation": [{"name": "a"}]}]},
+    {"author": [None, {"ORCID": "x"}, {"given": "y"}]},
+    {"author": "x"},
+    {"author": [{"affiliation": [{"name": " "}]}]},
+    {"author": [{"affiliation": [{"id": "https://ror.org/x"}]}]},
+    {"author": [{"affiliation": [{"id": " "}]}]},
+    {"author": [{"affiliation": [{"id": [{"id": "https://ror.org/1", "id-type": " ROR "}]}]}]},
+    {"author": [{"affiliation": [{"id": [{"id": "", "id-type": "ROR"}]}]}]},
+    {"author": [{"affiliation": [{"id": {"id": "r", "id-type": "ror"}}]}]},
+    {"author": [{"affiliation": [{"id": [{"id": "q", "id-type": "wikidata"}]}]}]},
+    {"author": [{"affiliation": [{"id": [5, None]}]}]},
+    {"author": [{"affiliation": "x"}]},
+    {"funder": [{}]},
+    {"funder": [None]},
+    {"funder": [{"DOI": " "}]},
+    {"funder": [{"DOI": "10.13039/1"}]},
+    {"funder": [{"id": [{"id": "10.13039/1", "id-type": "DOI", "asserted-by": "Crossref"}]}]},
+    {"funder": [{"doi-asserted-by": "publisher"}]},
+    {"funder": [{"doi-asserted-by": " Publisher "}]},
+    {"funder": [{"id": [{"id": "", "id-type": "DOI", "asserted-by": "publisher"}]}]},
+    {"funder": [{"id": [{"id": "r", "id-type": "ROR", "asserted-by": "publisher"}]}]},
+    {"funder": [{"award": "A1"}]},
+    {"funder": [{"award": [" ", 5]}]},
+    {"funder": [{"award": [" ", "x"]}]},
+    {"funder": [{"award-info": [{"award-number": "G1"}]}]},
+    {"funder": [{"award-info": [{"award-number": [" "]}]}]},
+    {"funder": [{"award": {"x": 1}}]},
+    {"update-policy": ""},
+    {"update-policy": "x"},
+    {"update-policy": 1},
+    {"link": [{"intended-application": " Text-Mining "}]},
+    {"link": [{"intended-application": "similarity-checking"}]},
+    {"link": [{"intended-application": "syndication"}]},
+    {"link": [{"intended-application": "UNSPECIFIED"}]},
+    {"license": [{"URL": " "}]},
+    {"license": [{"URL": "x", "content-version": "VOR", "delay-in-days": "0"}]},
+    {"license": [{"content-version": "vor", "delay-in-days": 0.0}]},
+    {"license": [{"content-version": "vor", "delay-in-days": 0.5}]},
+    {"license": [{"content-version": "vor", "delay-in-days": False}]},
+    {"license": [{"content-version": "vor", "delay-in-days": " -0 "}]},
+    {
+        "license": [
+            {"content-version": "am", "delay-in-days": 0},
+            {"content-version": "vor", "delay-in-days": 9},
+        ]
+    },
+    {"license": [{"URL": "HTTPS://WWW.CreativeCommons.org/licenses/by/4.0"}]},
+    {"license": [{"URL": " http://creativecommons.org"}]},
+    {"license": [{"URL": "ftp://creativecommons.org/x"}]},
+    {"license": [{"URL": "https://creativecommons.org.evil/x"}]},
+    {"license": [{"URL": "https://user@creativecommons.org:8080/x"}]},
+    {"license": [{"URL": "https://creativecommons.org@evil.org/x"}]},
+    {"license": [{"URL": "https://evil.org/?u=https://creativecommons.org/"}]},
+    {"license": [{"URL": "https://creative\tcommons.org/"}]},
+    {"license": [{"URL": "https://[creativecommons.org/"}]},
+    {"license": [{"URL": "//creativecommons.org/x"}]},
+    {"license": [{"URL": "https://creativecommons.org#x"}]},
+    {"license": [{"URL": "https://creativecommons.org./x"}]},
+    {"license": [{"start": {"date-parts": [[2020]]}}]},
+    {"license": [{"start": {"date-parts": [[None]]}}]},
+    {"license": [{"start": {"date-parts": [["2020"]]}}]},
+    {"license": [{"start": {"date-parts": [[2020.5]]}}]},
+    {"license": [{"start": {"date-parts": [2020]}}]},
+    {"license": [{"start": {"date-parts": []}}]},
+    {"license": [{"start": "2020"}]},
+    {"description": ""},
+    {"description": "d"},
+    {"description": [" ", "d"]},
+    {"description": [" "]},
+    {"description": [5]},
+    {"description": {"x": "y"}},
+    {"clinical-trial-number": []},
+    {"clinical-trial-number": [{}]},
+    {"clinical-trial-number": "x"},
+    {"issued": {"date-parts": [[None]]}, "published": {"date-parts": [[2019]]}},
+    {"issued": {"date-parts": [["2018", 2]]}},
+    {"issued": {"date-parts": [[2017.0]]}},
+    {"issued": "2016"},
+    {"published": {"date-parts": [[2015, 1, 1]]}},
+]
+# Shape drift the SQL reads differently, by design (see cache/bulk_sql.py): a lone object where
+# Crossref sends a list counts as a one-element list for the registry, as absent for DuckDB.
+KNOWN_DIFFERENT: list[tuple[dict, str]] = [
+    ({"funder": {}}, "funders"),
+    ({"funder": [{"award-info": {"award-number": ["x"]}}]}, "award-numbers"),
+    ({"clinical-trial-number": {"a": 1}}, "clinical-trial-numbers"),
+]
+
+
+def assert_sql_equals_python(works: list[dict]) -> None:
+    frame = evaluate_records(works)
+    assert len(frame) == len(works)
+    for key, metric in metrics.REGISTRY.items():
+        for i, work in enumerate(works):
+            if metric.share is not None:
+                want = tuple(metric.share(work))
+                got = (int(frame.at[i, f"{key}:num"]), int(frame.at[i, f"{key}:den"]))
+            else:
+                want = bool(metric.predicate(work))
+                got = bool(frame.at[i, key])
+            assert got == want, f"{key} on {json.dumps(work)[:300]}: SQL {got}, Python {want}"
+    years = [metrics.issued_year(w) for w in works]
+    got_years = [None if pd.isna(y) else int(y) for y in frame["year"]]
+    assert got_years == years
+
+
+def test_sql_equals_predicates_on_edge_cases() -> None:
+    assert_sql_equals_python(EDGE_CASES)
+
+
+def test_sql_known_differences_stay_known() -> None:
+    frame = evaluate_records([w for w, _ in KNOWN_DIFFERENT])
+    for i, (work, key) in enumerate(KNOWN_DIFFERENT):
+        assert metrics.REGISTRY[key].predicate(work) is True
+        assert not frame.at[i, key]
+
+
+def test_sql_equals_predicates_on_generated_works() -> None:
+    works = list(bulkdata.iter_works(4000, seed=11, current_year=YEAR, members=40))
+    assert_sql_equals_python(works)
+
+
+def test_sql_equals_predicates_on_real_records() -> None:
+    with gzip.open(sample(JSONL_2025), "rt") as fh:
+        works = [json.loads(line) for line in fh if line.strip()]
+    for name in ITEMS_FILES:
+        with gzip.open(sample(name), "rt") as fh:
+            works += json.load(fh)["items"]
+    fixtures = PUBLIC.parent / "works"
+    for path in sorted(fixtures.glob("*.json")):
+        message = json.loads(path.read_text(encoding="utf-8")).get("message", {})
+        works += message.get("items", []) if "items" in message else [message]
+    assert len(works) > 100
+    assert_sql_equals_python(works)
+
+
+# --------------------------------------------------------------------------------------------
+# Generated files: totals agree with the registry in Python, periods, undated works
+# --------------------------------------------------------------------------------------------
+def python_tally(works: list[dict], year: int) -> dict[tuple, dict[str, list[int]]]:
+    """(member, type, period) -> metric -> [covered, total], straight from the registry."""
+    out: dict[tuple, dict[str, list[int]]] = {}
+    for w in works:
+        member, ctype = int(w["member"]), w.get("type") or "unknown"
+        period = metrics.period_of(metrics.issued_year(w), year)
+        for p in ("all", period) if period else ("all",):
+            cell = out.setdefault((member, ctype, p), {k: [0, 0] for k in ALL_KEYS})
+            for key, m in metrics.REGISTRY.items():
+                if m.share is not None:
+                    num, den = m.share(w)
+                    cell[key][0] += num
+                    cell[key][1] += den
+                else:
+                    cell[key][0] += bool(m.predicate(w))
+                    cell[key][1] += 1
+    return out
+
+
+def test_generated_file_matches_python_tally(tmp_path: Path) -> None:
+    works = list(bulkdata.iter_works(3000, seed=5, current_year=YEAR, members=25))
+    path = tmp_path / "works.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        for w in works:
+            fh.write(json.dumps(w) + "\n")
+    r = ingest([path], current_year=YEAR, publish=False)
+    assert r.works == 3000 and r.error_count == 0
+    want = python_tally(works, YEAR)
+    got: dict[tuple, dict[str, list[int]]] = {}
+    for row in r.coverage.itertuples():
+        cell = got.setdefault((row.member_id, row.content_type, row.period), {})
+        cell[row.metric] = [row.covered, row.total]
+    for cell, values in got.items():
+        assert values == want.get(cell, {k: [0, 0] for k in ALL_KEYS}), cell
+    assert set(want) <= set(got)
+    # undated works (issued [[null]] and no `published`, or no issued at all) are only in `all`
+    undated = sum(1 for w in works if metrics.issued_year(w) is None)
+    assert undated > 0
+    totals = r.coverage[r.coverage.metric == "references"].groupby("period")["total"].sum()
+    assert totals["all"] == 3000
+    assert totals["current"] + totals["backfile"] == 3000 - undated
+    assert r.years["total"][r.years.metric == "references"].sum() == 3000 - undated
+
+
+def test_period_rows_exist_for_empty_periods(tmp_path: Path) -> None:
+    works = [
+        {"member": "7", "type": "journal-article", "issued": {"date-parts": [[2024, 5]]}},
+        {"member": "7", "type": "dataset", "issued": {"date-parts": [[2001]]}},
+        {"member": "7", "type": "dataset", "issued": {"date-parts": [[None]]}},
+        {"member": 7, "type": "dataset"},  # member as a number; no date at all
+    ]
+    path = tmp_path / "w.jsonl"
+    path.write_text("\n".join(json.dumps(w) for w in works) + "\n", encoding="utf-8")
+    r = ingest([path], current_year=YEAR, publish=False)
+    assert r.works == 4
+    cells = r.coverage[r.coverage.metric == "references"].set_index(["content_type", "period"])
+    assert cells["total"].to_dict() == {
+        ("dataset", "current"): 0,
+        ("dataset", "backfile"): 1,
+        ("dataset", "all"): 3,
+        ("journal-article", "current"): 1,
+        ("journal-article", "backfile"): 0,
+        ("journal-article", "all"): 1,
+    }
+    assert math.isnan(cells.loc[("dataset", "current"), "coverage"])
+    m = r.members.iloc[0]
+    assert (m.total_dois, m.current_dois, m.backfile_dois) == (4, 1, 1)
+    assert json.loads(m.counts_type) == {
+        "all": {"dataset": 3, "journal-article": 1},
+        "current": {"journal-article": 1},
+        "backfile": {"dataset": 1},
+    }
+    assert m["name"] == "" and m.prefixes == ""
+
+
+# --------------------------------------------------------------------------------------------
+# Malformed input
+# --------------------------------------------------------------------------------------------
+def good(i: int, member: int = 5) -> str:
+    return json.dumps(
+        {
+            "DOI": f"10.5555/{i}",
+            "member": str(member),
+            "type": "journal-article",
+            "issued": {"date-parts": [[2020]]},
+            "abstract": "<p>x</p>",
+        }
+    )
+
+
+MIXED_LINES = [
+    good(1),  # 1
+    "",  # 2 blank: not a record, not an error
+    good(2),  # 3 (made invalid UTF-8 below)
+    '{"member": bad',  # 4 invalid JSON
+    "[1,2]",  # 5 not an object
+    "   ",  # 6 blank
+    '"str"',  # 7 not an object
+    good(3),  # 8
+    "null",  # 9 not an object
+    good(4) + " trailing",  # 10 invalid JSON (extra data)
+    '{"a":1}{"b":2}',  # 11 invalid JSON (two objects)
+    "\t",  # 12 blank
+    good(5),  # 13
+    '{"type": "book"}',  # 14 an object without a member: not scored, counted apart
+    good(6),  # 15
+]
+
+
+def write_mixed(path: Path) -> Path:
+    data = ("\n".join(MIXED_LINES) + "\n").encode()
+    data = data.replace(b'"10.5555/2"', b'"10.5555/\xff"')
+    path.write_bytes(gzip.compress(data))
+    return path
+
+
+def test_malformed_lines_reported_with_file_and_line(tmp_path: Path) -> None:
+    path = write_mixed(tmp_path / "mixed.jsonl.gz")
+    r = ingest([path], current_year=YEAR, publish=False)
+    assert r.works == 4 and r.no_member == 1  # lines 1, 8, 13, 15
+    assert r.error_count == 7 and r.files[0].errors == 7
+    assert [(Path(e.file).name, e.line) for e in r.errors] == [
+        ("mixed.jsonl.gz", n) for n in (3, 4, 5, 7, 9, 10, 11)
+    ]
+    by_line = {e.line: e.message for e in r.errors}
+    assert by_line[3] == "invalid UTF-8"
+    assert by_line[4].startswith("invalid JSON")
+    assert by_line[5] == "not a JSON object (a JSON array)"
+    assert by_line[7] == "not a JSON object (a JSON string)"
+    assert by_line[9] == "not a JSON object (a JSON null)"
+    assert isinstance(r.errors[0], BulkIssue) and isinstance(r.errors[0], tuple)
+    assert str(r.errors[0]) == f"{path}:3: invalid UTF-8"
+    summary = r.summary(max_errors=2)
+    assert "7 malformed line(s)" in summary and f"{path}:3: invalid UTF-8" in summary
+    assert "and 5 more" in summary and "1 record(s) without a member id" in summary
+    cell = covered(r, 5, "journal-article", "backfile")
+    assert cell["abstracts"] == (4, 4)
+
+
+def truncated_file(tmp_path: Path, n: int = 30_000) -> tuple[Path, int]:
+    """A gzip file cut at 60 %, and the number of complete lines before the cut (read with
+    Python's gzip module, independently of the code under test)."""
+    body = "".join(good(i, member=100 + i % 3) + "\n" for i in range(n)).encode()
+    blob = gzip.compress(body)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(blob[: len(blob) * 6 // 10])
+    complete = 0
+    with gzip.open(path, "rb") as fh:
+        try:
+            for line in fh:
+                complete += line.endswith(b"\n")
+        except EOFError:
+            pass
+    assert 0 < complete < n
+    return path, complete
+
+
+def test_truncated_gzip_tail_is_reported_not_fatal(tmp_path: Path) -> None:
+    path, complete = truncated_file(tmp_path)
+    ok = tmp_path / "ok.jsonl.gz"
+    ok.write_bytes(gzip.compress((good(1, member=200) + "\n").encode()))
+    r = ingest([path, ok], current_year=YEAR, publish=False)
+    assert r.works == complete + 1
+    assert r.error_count == 1
+    (issue,) = r.errors
+    assert issue.file == str(path) and issue.line == complete + 1
+    assert "truncated gzip" in issue.message
+    assert r.files[0].path_taken == "stream" and r.files[1].path_taken == "fast"
+    assert r.members.set_index("member_id").loc[100:102, "total_dois"].sum() == complete
+
+
+def test_strict_raises_naming_file_and_line(tmp_path: Path) -> None:
+    mixed = write_mixed(tmp_path / "mixed.jsonl.gz")
+    with pytest.raises(BulkIngestError) as err:
+        ingest([mixed], current_year=YEAR, publish=False, strict=True)
+    assert err.value.file == str(mixed) and err.value.line == 3
+    assert f"{mixed}:3" in str(err.value)
+    cut, complete = truncated_file(tmp_path)
+    with pytest.raises(BulkIngestError, match="truncated gzip") as err:
+        ingest([cut], current_year=YEAR, publish=False, strict=True)
+    assert (err.value.file, err.value.line) == (str(cut), complete + 1)
+    # a clean file passes in strict mode too
+    r = ingest([sample(JSONL_2025)], current_year=YEAR, publish=False, strict=True)
+    assert r.works == 3
+
+
+def test_items_document_with_junk_and_truncation(tmp_path: Path) -> None:
+    works = list(bulkdata.iter_works(6, seed=2, current_year=YEAR, members=2))
+    doc = {"items": [works[0], 5, works[1], None, works[2], "x", works[3], {"type": "book"}]}
+    junk = tmp_path / "junk.json.gz"
+    junk.write_bytes(gzip.compress(json.dumps(doc, indent=2).encode()))
+    r = ingest([junk], current_year=YEAR, publish=False)
+    assert r.works == 4 and r.error_count == 3 and r.no_member == 1
+    assert r.files[0].path_taken == "fast"
+    text = json.dumps(doc, indent=2).splitlines()
+    lines = [i + 1 for i, t in enumerate(text) if t in ("    5,", "    null,", '    "x",')]
+    assert [e.line for e in r.errors] == lines
+    assert r.errors[0].message == "item is not a JSON object (a JSON number)"
+
+    full = json.dumps({"items": works}, indent=2).encode()
+    blob = gzip.compress(full)
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(blob[: len(blob) * 7 // 10])
+    r = ingest([cut], current_year=YEAR, publish=False)
+    assert r.error_count == 1 and "truncated gzip" in r.errors[0].message
+    assert 0 < r.works < 6 and r.files[0].path_taken == "stream"
+    with pytest.raises(BulkIngestError):
+        ingest([cut], current_year=YEAR, publish=False, strict=True)
+
+
+def test_overlong_line_is_scored_not_dropped(tmp_path: Path, monkeypatch) -> None:
+    """A line longer than DuckDB's reader buffer is not an error: the file is re-read."""
+    monkeypatch.setattr(bulk, "MAX_OBJECT_BYTES", 2048)
+    big = {
+        "member": "9",
+        "type": "journal-article",
+        "issued": {"date-parts": [[2025]]},
+        "abstract": "y" * 5000,
+    }
+    path = tmp_path / "long.jsonl"
+    path.write_text(good(1, 9) + "\n" + json.dumps(big) + "\n" + "{oops\n", encoding="utf-8")
+    r = ingest([path], current_year=YEAR, publish=False)
+    assert r.works == 2 and r.error_count == 1 and r.errors[0].line == 3
+    assert covered(r, 9, "journal-article", "all")["abstracts"] == (2, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# Files, compression, directories, compaction
+# --------------------------------------------------------------------------------------------
+def test_compressions_plain_and_directories(tmp_path: Path) -> None:
+    lines = "".join(good(i, member=300) + "\n" for i in range(10)).encode()
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.jsonl").write_bytes(lines)
+    (tmp_path / "d" / "b.jsonl.bz2").write_bytes(bz2.compress(lines))
+    (tmp_path / "d" / "c.json.gz").write_bytes(gzip.compress(lines + lines))  # JSONL named .json
+    two = gzip.compress(lines) + gzip.compress(lines)  # concatenated gzip members
+    (tmp_path / "d" / "sub").mkdir()
+    (tmp_path / "d" / "sub" / "e.jsonl.gz").write_bytes(two)
+    (tmp_path / "d" / "notes.txt").write_text("not a works file")
+    r = ingest([tmp_path / "d"], current_year=YEAR, publish=False)
+    assert [Path(f.path).name for f in r.files] == [
+        "a.jsonl",
+        "b.jsonl.bz2",
+        "c.json.gz",
+        "e.jsonl.gz",
+    ]
+    assert [f.compression for f in r.files] == ["none", "bz2", "gzip", "gzip"]
+    assert r.works == 60 and r.error_count == 0
+    with pytest.raises(BulkIngestError, match="no such file"):
+        ingest([tmp_path / "missing.jsonl.gz"], publish=False)
+
+
+def test_compaction_gives_the_same_tables(tmp_path: Path, monkeypatch) -> None:
+    paths = []
+    for k in range(3):
+        p = tmp_path / f"part{k}.jsonl.gz"
+        bulkdata.write_jsonl_gz(p, 400, seed=20 + k, current_year=YEAR, members=15)
+        paths.append(p)
+    plain = ingest(paths, current_year=YEAR, publish=False)
+    monkeypatch.setattr(bulk, "COMPACT_ROWS", 1)
+    compacted = ingest(paths, current_year=YEAR, publish=False)
+    pd.testing.assert_frame_equal(plain.coverage, compacted.coverage)
+    pd.testing.assert_frame_equal(plain.years, compacted.years)
+    pd.testing.assert_frame_equal(plain.members, compacted.members)
+
+
+# --------------------------------------------------------------------------------------------
+# Publishing
+# --------------------------------------------------------------------------------------------
+def test_published_snapshot_loads_with_source_bulk(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path / "data")
+    progress: list[tuple[int, int]] = []
+    r = ingest(
+        [sample(JSONL_2025), sample(ITEMS_FILES[0])],
+        current_year=YEAR,
+        store=store,
+        progress=lambda done, total: progress.append((done, total)),
+    )
+    assert r.snapshot_id and r.snapshot_id.endswith("-bulk")
+    snap = store.load()
+    assert snap.id == r.snapshot_id
+    assert snap.meta["source"] == "bulk" and snap.meta["current_year"] == YEAR
+    assert snap.meta["works"] == 5 and snap.meta["members"] == 3
+    assert snap.meta["malformed_lines"] == 0
+    assert list(snap.coverage.columns) == list(COVERAGE_COLUMNS)
+    assert set(snap.coverage["source"]) == {"bulk"}
+    assert snap.coverage["ci_low"].isna().all()
+    assert snap.years is not None and set(snap.years["source"]) == {"bulk"}
+    assert set(snap.coverage["metric"]) == set(ALL_KEYS)
+    assert set(snap.coverage["period"]) == {"current", "backfile", "all"}
+    assert progress and progress[-1][0] == progress[-1][1] > 0
+
+
+def test_default_store_is_the_settings_data_dir(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(tmp_path / "dd"))
+    r = ingest([sample(JSONL_2025)], current_year=YEAR)
+    assert (tmp_path / "dd" / "snapshots" / r.snapshot_id / "coverage.parquet").exists()
+
+
+def test_bulk_command_prints_summary_and_errors(tmp_path: Path) -> None:
+    typer = pytest.importorskip("typer")
+    from typer.testing import CliRunner
+
+    app = typer.Typer()
+    app.command()(bulk.bulk_command)
+    app.command("noop")(lambda: None)  # keep `bulk_command` a sub-command
+    mixed = write_mixed(tmp_path / "mixed.jsonl.gz")
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "bulk-command",
+            str(mixed),
+            "--current-year",
+            "2026",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "4 works of 1 members" in res.output and f"{mixed}:3: invalid UTF-8" in res.output
+    assert "published snapshot" in res.output
+    res = runner.invoke(
+        app, ["bulk-command", str(mixed), "--strict", "--data-dir", str(tmp_path / "data")]
+    )
+    assert res.exit_code == 1 and f"{mixed}:3" in res.output
+
+
+def test_random_garbage_never_crashes(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    lines = []
+    for i in range(300):
+        r = rng.random()
+        if r < 0.6:
+            lines.append(good(i).encode())
+        elif r < 0.8:
+            raw = good(i).encode()
+            lines.append(raw[: rng.randrange(len(raw))])
+        else:
+            lines.append(
+                bytes(rng.randrange(1, 256) for _ in range(rng.randrange(40))).replace(b"\n", b"")
+            )
+    path = tmp_path / "garbage.jsonl.gz"
+    path.write_bytes(gzip.compress(b"\n".join(lines)))
+    r = ingest([path], current_year=YEAR, publish=False)
+    parsed = 0
+    for raw in lines:
+        try:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        parsed += isinstance(obj, dict) and "member" in obj
+    assert r.works == parsed
+    assert r.works + r.error_count + r.no_member == sum(1 for x in lines if x.strip(b" \t\r"))

@@ -1,0 +1,251 @@
+"""cache/facade.py: memoised views, league filtering/sorting/slicing, CSV safety, lookups."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import metrics
+from metrics import scoring
+from tests.browser.synthetic import FORMULA_ID, HOSTILE_ID, HOSTILE_NAME
+
+CT, PER = "journal-article", "current"
+
+pytest_plugins = ("tests.browser.fixtures",)  # shared fixtures: synthetic_dir, use_synthetic, …
+
+
+@pytest.fixture
+def facade(use_synthetic):
+    from cache import facade as f
+
+    return f
+
+
+def test_freshness_and_vocabulary(facade):
+    fr = facade.freshness()
+    assert fr["is_demo"] is True and fr["snapshot_id"] and fr["data_as_of"]
+    keys = facade.metric_keys()
+    assert keys == [k for k in metrics.names() if k in keys]
+    assert {"references", "abstracts", "funders"} <= set(keys)
+    types = facade.content_types()
+    assert types[0] == scoring.ALL_TYPES and "journal-article" in types
+    assert facade.valid_type("<script>") == "journal-article"
+    assert facade.valid_period(["x"]) == "current"
+    assert [t for t, _ in facade.size_tiers()] == [t for t, _ in scoring.SIZE_TIERS]
+
+
+def test_view_matches_scoring_and_is_memoised(facade):
+    v = facade.view(CT, PER)
+    assert facade.view(CT, PER) is v
+    snap = facade.snapshot()
+    direct = scoring.coverage_matrix(snap.coverage.astype({"metric": object, "content_type": object,
+                                                           "period": object}), CT, PER,
+                                     metrics=v.metrics)
+    pd.testing.assert_frame_equal(v.matrix.loc[direct.index], direct, check_names=False,
+                                  check_column_type=False, check_index_type=False)
+    comp = scoring.composite(v.matrix)
+    assert np.allclose(v.composite.fillna(-1), comp.fillna(-1))
+    # all-types view derives from the per-type rows
+    va = facade.view(scoring.ALL_TYPES, PER)
+    assert va.matrix.shape[1] == len(v.metrics)
+    assert (va.works >= v.works.reindex(va.works.index).fillna(0)).all()
+
+
+def test_na_is_not_zero(facade):
+    v = facade.view(CT, PER)
+    no_works = v.works[v.works == 0].index
+    assert len(no_works) > 0
+    assert v.matrix.reindex(no_works).isna().all().all()
+    rows, _ = facade.league_page(CT, PER, facade.LeagueFilter(), 0, 500, [{"colId": "works", "sort": "asc"}])
+    zero = [r for r in rows if r["works"] == 0]
+    assert zero and all(r["composite"] is None and r["references"] is None for r in zero)
+
+
+def test_league_filters(facade):
+    F = facade.LeagueFilter
+    all_rows = facade.league(CT, PER, F())
+    assert len(all_rows) == len(facade.members())
+    idn = facade.league(CT, PER, F(country=("IDN",)))
+    assert len(idn) and set(idn["country"]) == {"IDN"}
+    gem = facade.league(CT, PER, F(gem="gem"))
+    assert len(gem) and gem["gem"].all()
+    non = facade.league(CT, PER, F(gem="non-gem"))
+    assert len(gem) + len(non) == len(all_rows)
+    tier = facade.league(CT, PER, F(tier=("small",)))
+    assert set(tier["size_tier"]) == {"small"}
+    by_name = facade.league(CT, PER, F(search="hostile"))
+    assert by_name["member_id"].tolist() == [HOSTILE_ID]
+    by_id = facade.league(CT, PER, F(search=str(FORMULA_ID)))
+    assert FORMULA_ID in by_id["member_id"].tolist()
+    regexy = facade.league(CT, PER, F(search=".*(["))  # not a regex
+    assert len(regexy) == 0
+    big = facade.league(CT, PER, F(min_works=1000))
+    assert (big["works"] >= 1000).all()
+
+
+def test_league_sort_and_grid_filters(facade):
+    F = facade.LeagueFilter
+    default = facade.league(CT, PER, F())
+    comp = default["composite"].dropna().to_numpy()
+    assert (np.diff(comp) <= 1e-12).all()  # composite desc
+    assert default["composite"].isna().to_numpy()[len(comp):].all()  # N/A last
+    by_name = facade.league(CT, PER, F(), [{"colId": "name", "sort": "asc"}])
+    names = by_name["name"].str.lower().tolist()
+    assert names == sorted(names)
+    fm = {"references": {"filterType": "number", "type": "greaterThanOrEqual", "filter": 50}}
+    hi = facade.league(CT, PER, F(), None, fm)
+    assert len(hi) and (hi["references"] >= 0.5 - 1e-9).all()
+    fm_text = {"name": {"filterType": "text", "type": "contains", "filter": "press"}}
+    assert facade.league(CT, PER, F(), None, fm_text)["name"].str.lower().str.contains("press").all()
+    hostile_models = [
+        {"__class__": {"filterType": "number", "type": "equals", "filter": 1}},
+        {"references": {"filterType": "number", "type": "equals", "filter": "NaN"}},
+        {"references": {"filterType": "number", "type": "drop table", "filter": 1}},
+        {"references": "garbage"},
+        {"name": {"filterType": "text", "type": "contains", "filter": None}},
+    ]
+    for model in hostile_models:
+        assert len(facade.league(CT, PER, F(), [{"colId": "__dict__", "sort": "up"}], model)) > 0
+
+
+def test_league_page_payload(facade):
+    rows, total = facade.league_page(CT, PER, facade.LeagueFilter(), 100, 200)
+    assert total == len(facade.members()) and len(rows) == 100
+    text = json.dumps(rows, allow_nan=False)  # JSON-safe: no NaN
+    assert len(text) < 60_000
+    rows, _ = facade.league_page(CT, PER, None, 0, 10_000)
+    assert len(rows) <= 500  # one block is capped
+    r = rows[0]
+    assert 0 <= r["composite"] <= 100 and isinstance(r["member_id"], int)
+
+
+def test_csv_neutralises_formulas(facade):
+    assert facade.csv_safe("=1+1") == "'=1+1"
+    for bad in ("+1", "-1", "@SUM(A1)", "\tx", "\rx"):
+        assert facade.csv_safe(bad).startswith("'")
+    assert facade.csv_safe("Plain") == "Plain" and facade.csv_safe(3) == 3
+    text = facade.league_csv(CT, PER, facade.LeagueFilter(search=str(FORMULA_ID)))
+    lines = text.splitlines()
+    assert lines[0].startswith("member_id,name,country")
+    assert any("'=HYPERLINK" in line for line in lines[1:])
+    assert not any(line.split(",", 2)[1].startswith("=") for line in lines[1:])
+    assert "nan" not in text.lower().replace("name", "")
+
+
+def test_search_and_member(facade):
+    opts = facade.search_members("hostile")
+    assert opts and opts[0]["value"] == str(HOSTILE_ID) and HOSTILE_NAME in opts[0]["label"]
+    assert facade.search_members(str(FORMULA_ID))[0]["value"] == str(FORMULA_ID)
+    kept = facade.search_members("zzz-no-match", keep=["1000", "nope"])
+    assert [o["value"] for o in kept] == ["1000"]
+    assert len(facade.search_members("", limit=5)) == 5
+    # a select sends the chosen label back as its search text: that member must stay in the options
+    picked = facade.search_members(f"Some Name ({FORMULA_ID})")
+    assert picked[0]["value"] == str(FORMULA_ID)
+    assert len(facade.search_members("fictitious", limit=7)) == 7
+    assert facade.member("abc") is None and facade.member("-1") is None and facade.member("1e3") is None
+    assert facade.member("123456789") is None
+    info = facade.member("1000")
+    assert info["member_id"] == 1000 and isinstance(info["dois_by_year"], dict)
+    assert not facade.works_by_year(1000).empty
+
+
+def test_compare_peer_countries_funders_shortlist(facade):
+    ids = [str(i) for i in range(1000, 1012)] + ["x", "999999"]
+    data = facade.compare(ids, CT, PER)
+    assert len(data["ids"]) == 8 and all(isinstance(i, int) for i in data["ids"])
+    pos = facade.peer_position(1001, CT, PER, "size")
+    f = pos["frame"]
+    assert set(f["metric"]) >= set(facade.metric_keys())
+    assert f["percentile"].dropna().between(0, 100).all()
+    assert facade.peer_position(1001, CT, PER, "bogus")["by"] == "size"
+    c = facade.countries(CT, PER, "abstracts")
+    assert "" not in set(c["country"]) and c["doi_weighted"].dropna().between(0, 1).all()
+    assert facade.countries(CT, PER, "not-a-metric").shape[0] == c.shape[0]
+    fs = facade.funders_summary(CT, PER)
+    assert "funders" in fs["metrics"] and fs["gap_works"] >= 0
+    groups = facade.shortlist(CT, PER, None, min_works=10, top_n=5)
+    assert set(groups) == {"gem", "small", "medium", "large"}
+    assert all(len(g) <= 5 for g in groups.values())
+    assert groups["gem"]["gem"].all()
+    assert not groups["small"]["gem"].any()
+    csv_text = facade.shortlist_csv(CT, PER, None, 10, 5)
+    assert csv_text.splitlines()[0].startswith("peer_group,rank,member_id")
+
+
+def test_clean_weights(facade):
+    base = facade.default_weights()
+    w = facade.clean_weights({"references": "5", "abstracts": "nan", "bogus": 3, "orcids": -2,
+                              "licenses": "1e9"})
+    assert w["references"] == 5 and w["abstracts"] == base["abstracts"]
+    assert "bogus" not in w and w["orcids"] == 0 and w["licenses"] == 100
+    assert facade.clean_weights(dict.fromkeys(base, 0)) == base  # all zero → defaults
+
+
+def test_change_and_enrichment(two_snapshots):
+    from cache import facade
+
+    _, first, second = two_snapshots
+    assert facade.snapshot_id() == second
+    assert facade.previous_snapshot_id() == first
+    ch = facade.change_since_previous(1001, CT, PER)
+    assert ch["previous"]["id"] == first
+    frame = ch["frame"]
+    assert {"before", "value", "change_pp"} <= set(frame.columns)
+    res = facade.enrichment(first, second, CT, PER, min_works=10, top_n=10)
+    assert res is not None and len(res) <= 10
+    assert res["composite_change"].is_monotonic_decreasing
+    assert facade.enrichment(first, first, CT, PER) is None
+    assert facade.enrichment("../../etc", second, CT, PER) is None
+
+
+def test_single_snapshot_has_no_previous(facade):
+    assert facade.previous_snapshot_id() is None
+    assert facade.change_since_previous(1001, CT, PER) == {"previous": None, "frame": None}
+
+
+def test_funder_drilldowns(facade, synthetic_dir):
+    assert facade.funder_drilldowns() == []
+    d = synthetic_dir / "drilldown"
+    d.mkdir(exist_ok=True)
+    (d / "funder-100000001.json").write_text(json.dumps({
+        "id": "10.13039/100000001", "name": "<b>Fund</b>", "kind": "doi",
+        "publishers": [{"publisher": "=cmd|x", "period": "current", "works": 3, "with_award": 1, "award_share": 0.33}],
+    }))
+    (d / "funder-broken.json").write_text("{not json")
+    listed = facade.funder_drilldowns()
+    assert [x["key"] for x in listed] == ["100000001", "broken"]
+    got = facade.funder_drilldown("100000001")
+    assert got["name"] == "<b>Fund</b>" and len(got["table"]) == 1
+    assert facade.funder_drilldown("../../secrets") is None
+    assert facade.funder_drilldown("broken") is None
+    for p in d.iterdir():
+        p.unlink()
+
+
+def test_no_snapshot(tmp_path):
+    import app  # noqa: F401
+    from cache import facade
+
+    facade.configure(tmp_path)
+    try:
+        assert facade.has_snapshot() is False
+        assert facade.freshness()["snapshot_id"] is None
+        assert facade.search_members("x") == []
+        assert facade.member("1") is None
+        with pytest.raises(LookupError):
+            facade.view(CT, PER)
+    finally:
+        facade.configure(None)
+
+
+def test_pct_formatting():
+    from cache import facade
+
+    assert facade.pct(0.1234) == "12.3 %"
+    assert facade.pct(float("nan")) == "—" and facade.pct(None) == "—" and facade.pct("x") == "—"
+    assert not math.isnan(0.0) and facade.pct(0.0) == "0.0 %"

@@ -1,0 +1,44 @@
+"""Compare page: member parsing, server-side search, chart + URL."""
+
+from __future__ import annotations
+
+pytest_plugins = ("tests.browser.fixtures",)  # shared fixtures: synthetic_dir, use_synthetic, …
+
+
+
+def _c():
+    import app  # noqa: F401
+    from pages import compare
+
+    return compare
+
+
+def test_parse_members(use_synthetic):
+    c = _c()
+    s = c.parse({"members": "1001,abc,1002,1001,999999999,-4," + ",".join(str(i) for i in range(1003, 1020))})
+    assert s["members"][:2] == [1001, 1002] and len(s["members"]) <= 8
+    assert c.parse({"members": ["1001", "1002"]})["members"] == [1001, 1002]
+    assert c.parse({})["members"] == []
+
+
+def test_search_is_server_side_and_small(use_synthetic):
+    c = _c()
+    opts = c.search_options("fictitious", ["1001"])
+    assert opts[0]["value"] == "1001" and 1 < len(opts) <= 21
+    assert c.search_options(None, None)  # empty search lists the largest members
+
+
+def test_update_chart_and_url(use_synthetic):
+    c = _c()
+    search, fig, table = c.update(["1001", "1002", "1003"], "journal-article", "current", "bars")
+    assert search == "?members=1001%2C1002%2C1003"
+    names = [t.name for t in fig.data]
+    assert "Crossref-wide, DOI-weighted" in names and "Member median (all members)" in names
+    assert sum(t.type == "bar" for t in fig.data) == 3
+    assert "%" in fig.layout.yaxis.title.text and fig.layout.title.text
+    search, fig, _ = c.update(["1001", "1002"], "journal-article", "current", "heatmap")
+    assert "chart=heatmap" in search and fig.data[0].type == "heatmap"
+    assert all(v != "nan %" for row in fig.data[0].text for v in row)
+    search, fig, table = c.update([], "journal-article", "current", "bars")
+    assert table is None and fig.layout.annotations
+    assert c.layout(members="1001,1002", chart="heatmap") is not None
