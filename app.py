@@ -14,6 +14,7 @@ import argparse
 import logging
 import os
 import sys
+import threading
 import time
 
 import dash
@@ -143,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     ensure_data()
     t0 = time.perf_counter()
     facade.snapshot()
     print(f"Loaded snapshot in {time.perf_counter() - t0:.1f} s; serving on "
           f"http://{args.host}:{args.port}/", flush=True)
+    threading.Thread(target=facade.warm, name="warm-views", daemon=True).start()
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
 

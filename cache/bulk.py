@@ -14,21 +14,33 @@ with no issued year count only in `all`).
 
 Design (measured on 2 cores, see bench/bulk.py):
 
-* **Fast path**: one DuckDB query per file. ``read_ndjson_objects(ignore_errors=true)`` streams
-  and decompresses the file inside DuckDB, ``from_json`` parses each line once into the struct
-  of :data:`cache.bulk_sql.WORK_STRUCTURE`, and the metric expressions feed a hash aggregate.
-  Memory is bounded by DuckDB's ``memory_limit`` and does not grow with the file. The partial
-  aggregates of every file go into one small table that is summed at the end.
-* Malformed lines come out of the fast path as NULL rows (invalid JSON) or as rows without a
-  member (a line that is not an object). Counting them is free; but DuckDB does not say where
-  they are, so only a file that has any runs the **diagnose path**: a streaming reader in Python
-  (zlib + pyarrow, no per-line Python work) that numbers every physical line and asks DuckDB
-  which lines are bad. A gzip file cut short makes DuckDB's reader fail outright; then the same
-  streaming reader scores every complete line before the cut (DuckDB over Arrow chunks) and
-  reports the truncation with its line number. ``{"items": …}`` documents that do not parse are
-  salvaged item by item in the same way.
+* **Fast path**: one DuckDB query per file. ``read_ndjson(columns=…, ignore_errors=true)``
+  streams and decompresses the file inside DuckDB and parses each line once, straight into the
+  columns of :data:`cache.bulk_sql.WORK_STRUCTURE` (only the fields the metrics read); the
+  metric expressions of :mod:`cache.bulk_sql` feed a hash aggregate per member × publisher ×
+  prefix × type × issued year. Memory is bounded by DuckDB's ``memory_limit`` and its reader
+  buffers, and does not grow with the file. The partial aggregates of every file go into one
+  small table that is summed at the end (and compacted when it grows).
+* Malformed lines (invalid JSON, invalid UTF-8, JSON that is not an object) come out of the
+  fast path as rows of NULLs, i.e. without a member, exactly like a valid object that has no
+  ``member``. Counting them is free, but DuckDB does not say where they are, so only a file
+  that has such rows runs the **line scan**: a streaming reader in Python (zlib + pyarrow, no
+  per-line Python work) that numbers every physical line, asks DuckDB which lines are bad and
+  reports each with file and line number (and objects without a member as a count). If the
+  scan does not account for every row (DuckDB's reader also drops valid lines longer than its
+  buffer), the file is rescored on the streaming path.
+* **Streaming path**: a gzip file cut short (or corrupt) makes DuckDB's reader fail outright;
+  then the same streaming reader scores every complete line before the cut (DuckDB over Arrow
+  chunks, ``from_json`` with the same structure, the same SQL) and reports the truncation with
+  its line number. bz2/xz files always take this path. ``{"items": …}`` documents are read by
+  DuckDB in one piece; a document that does not parse is salvaged item by item in Python.
 * ``strict=True`` turns the first malformed line (in file order) into a
-  :class:`BulkIngestError` naming file and line.
+  :class:`BulkIngestError` naming file and line; a malformed line is never fatal otherwise and
+  never dropped silently (``BulkResult.errors`` lists the first 1,000 with file and line,
+  ``error_count`` counts them all).
+* The SQL is checked against the registry's Python predicates work by work
+  (tests/unit/test_bulk.py) and, per member, against the mock API's filter counts
+  (tests/integration/test_reconcile.py).
 """
 
 from __future__ import annotations
@@ -964,6 +976,8 @@ def ingest(
     """
     t0 = time.perf_counter()
     year = int(current_year or dt.datetime.now(dt.UTC).year)
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
     files = expand_paths(paths)
     if not files:
         raise BulkIngestError("no works files given")
@@ -1011,7 +1025,7 @@ def ingest(
         files=reports,
         works=works,
         error_count=job.error_count,
-        errors=sorted(job.errors, key=lambda i: (files_order(reports, i.file), i.line)),
+        errors=sorted(job.errors, key=lambda i: (_file_order(reports, i.file), i.line)),
         no_member=no_member,
         members=members,
         coverage=coverage,
@@ -1055,7 +1069,7 @@ def evaluate_records(records: Iterable[dict | str]) -> pd.DataFrame:
         con.close()
 
 
-def files_order(reports: list[FileReport], path: str) -> int:
+def _file_order(reports: list[FileReport], path: str) -> int:
     for i, r in enumerate(reports):
         if r.path == path:
             return i

@@ -100,6 +100,23 @@ _FIRST_CHAR_SLOW = "".join(
     + ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
 )
 _FIRST_CHAR_SLOW_SQL = ", ".join(f"'{c}'" for c in _FIRST_CHAR_SLOW)
+_TOKENS = (
+    "vor",
+    "am",
+    "tdm",
+    "unspecified",
+    "stm-asf",
+    "text-mining",
+    "similarity-checking",
+    "syndication",
+    "publisher",
+    "crossref",
+    "doi",
+    "ror",
+    "DOI",
+    "ROR",
+)
+_TOKENS_SQL = ", ".join(f"'\"{t}\"'" for t in _TOKENS)
 
 MACROS: tuple[str, ...] = (
     # isinstance(v, str) -> v, else NULL
@@ -118,6 +135,11 @@ MACROS: tuple[str, ...] = (
     "WHEN left(j, 1) <> '\"' THEN false "
     "WHEN contains(j, '\\') OR contains(lower(j), t) THEN coalesce(low(j) = t, false) "
     "ELSE false END",
+    # low(j) for the short controlled values (content-version, intended-application, id-type,
+    # asserted-by): their usual spellings map directly, anything else goes through low(j)
+    "CREATE OR REPLACE TEMP MACRO low_tok(j) AS CASE WHEN j IS NULL THEN NULL "
+    f"WHEN j IN ({_TOKENS_SQL}) THEN lower(substr(j, 2, length(j) - 2)) "
+    "WHEN left(j, 1) <> '\"' THEN NULL ELSE low(j) END",
     # metrics.base.any_nonblank: a non-blank string, or a list holding one
     f"CREATE OR REPLACE TEMP MACRO any_nb(j) AS CASE left(j, 1) "
     f"WHEN '\"' THEN nb(j) "
@@ -157,7 +179,7 @@ MACROS: tuple[str, ...] = (
     # any id entry of `kind` (lower-cased id-type) with a non-blank id
     "CREATE OR REPLACE TEMP MACRO has_id_kind(j, kind) AS CASE WHEN j IS NULL THEN false ELSE "
     "coalesce(list_bool_or(list_transform(id_list(j), "
-    "lambda e: low_is(e['id-type'], kind) AND nb(e.id))), false) END",
+    "lambda e: low_tok(e['id-type']) = kind AND nb(e.id))), false) END",
     # any identifier at all: a bare non-blank string or an entry with a non-blank id
     "CREATE OR REPLACE TEMP MACRO has_any_id(j) AS CASE WHEN j IS NULL THEN false ELSE nb(j) OR "
     "coalesce(list_bool_or(list_transform(id_list(j), lambda e: nb(e.id))), false) END",
@@ -179,12 +201,14 @@ HELPER_SQL: tuple[dict[str, str], ...] = (
     {
         "author_orcid": "list_transform(authors, lambda p: nb(p.ORCID))",
         # every affiliation of every contributor
-        "affs": "flatten(list_transform(list_concat(authors, others), "
-        "lambda p: coalesce(p.affiliation, [])))",
-        "vor": "list_transform(lics, lambda l: low_is(l['content-version'], 'vor'))",
+        "affs": "list_concat(flatten(list_transform(authors, lambda p: p.affiliation)), "
+        "flatten(list_transform(others, lambda p: p.affiliation)))",
+        "versions": "list_transform(lics, lambda l: low_tok(l['content-version']))",
+        "apps": "list_transform(links, lambda l: low_tok(l['intended-application']))",
     },
     {
-        "aff_ror": "any_of(list_transform(affs, lambda a: has_id_kind(a.id, 'ror')))",
+        "aff_ror": "any_of(list_transform(list_filter(affs, lambda a: a.id IS NOT NULL), "
+        "lambda a: has_id_kind(a.id, 'ror')))",
         "funder_ror": "any_of(list_transform(funders, lambda f: has_id_kind(f.id, 'ror')))",
         "funder_doi": "any_of(list_transform(funders, "
         "lambda f: nb(f.DOI) OR has_id_kind(f.id, 'doi')))",
@@ -196,19 +220,15 @@ def _asserted(value: str) -> str:
     """metrics.base.funder_doi_assertions contains `value`."""
     return (
         "any_of(list_transform(funders, lambda f: "
-        f"low_is(f['doi-asserted-by'], '{value}') OR "
+        f"low_tok(f['doi-asserted-by']) = '{value}' OR "
         "any_of(list_transform(id_list(f.id), "
-        f"lambda e: low_is(e['asserted-by'], '{value}') AND low_is(e['id-type'], 'doi') "
+        f"lambda e: low_tok(e['asserted-by']) = '{value}' AND low_tok(e['id-type']) = 'doi' "
         "AND nb(e.id)))))"
     )
 
 
 def _version(value: str) -> str:
-    return f"any_of(list_transform(lics, lambda l: low_is(l['content-version'], '{value}')))"
-
-
-def _application(value: str) -> str:
-    return f"low_is(l['intended-application'], '{value}')"
+    return f"list_contains(versions, '{value}')"
 
 
 # scheme http/https, optional userinfo, host creativecommons.org or www.…, optional port
@@ -221,8 +241,9 @@ METRIC_SQL: dict[str, str] = {
     "references": "positive_int(w['reference-count']) OR len(w.reference) > 0",
     "abstracts": "nb(w.abstract)",
     "orcids": "any_of(author_orcid) OR any_of(list_transform(others, lambda p: nb(p.ORCID)))",
-    "orcid-authenticated": "any_of(list_transform(list_concat(authors, others), "
-    "lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID)))",
+    "orcid-authenticated": "any_of(list_transform(authors, "
+    "lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID))) OR any_of(list_transform("
+    "others, lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID)))",
     "affiliations": "any_of(list_transform(affs, lambda a: nb(a.name) OR has_any_id(a.id)))",
     "ror-ids": "aff_ror OR funder_ror",
     "ror-affiliation": "aff_ror",
@@ -235,12 +256,10 @@ METRIC_SQL: dict[str, str] = {
     "award-numbers": "any_of(list_transform(funders, lambda f: any_nb(f.award) OR "
     "any_of(list_transform(coalesce(f['award-info'], []), lambda i: any_nb(i['award-number'])))))",
     "update-policies": "nb(w['update-policy'])",
-    "similarity-checking": "any_of(list_transform(links, "
-    f"lambda l: {_application('similarity-checking')}))",
-    "resource-links": "any_of(list_transform(links, "
-    f"lambda l: {_application('text-mining')} OR {_application('unspecified')}))",
+    "similarity-checking": "list_contains(apps, 'similarity-checking')",
+    "resource-links": "list_has_any(apps, ['text-mining', 'unspecified'])",
     "licenses": "any_of(list_transform(lics, lambda l: nb(l.URL)))",
-    "license-vor": "any_of(vor)",
+    "license-vor": _version("vor"),
     "license-am": _version("am"),
     "license-tdm": _version("tdm"),
     # cheap test first: the JSON text must mention the host (or hold an escape)
@@ -248,8 +267,8 @@ METRIC_SQL: dict[str, str] = {
     "(contains(l.URL, '\\') OR contains(lower(l.URL), 'creativecommons.org')) AND "
     f"coalesce(regexp_matches({_CC_URL}, '{_CC_RE}'), false)))",
     "license-start-date": "any_of(list_transform(lics, lambda l: year_of(l.start) IS NOT NULL))",
-    "license-vor-zero-embargo": "any_of(list_transform(list_zip(lics, vor), "
-    "lambda z: z[2] AND as_int(z[1]['delay-in-days']) = 0))",
+    "license-vor-zero-embargo": "any_of(list_transform(list_zip(lics, versions), "
+    "lambda z: z[2] = 'vor' AND as_int(z[1]['delay-in-days']) = 0))",
     "descriptions": "any_nb(w.description)",
     "clinical-trial-numbers": "len(w['clinical-trial-number']) > 0",
 }

@@ -204,6 +204,12 @@ def refresh(
     from cache.refresh import refresh_all, refresh_members
 
     settings = load_settings(data_dir)
+    if not settings.mailto:
+        typer.echo(
+            "note: CROSSREF_MAILTO is not set, so this uses the public pool "
+            f"({settings.list_rate:g} request/s, {settings.list_concurrency} at a time)",
+            err=True,
+        )
     store = SnapshotStore(settings.data_dir)
     previous = store.latest_id()
     try:

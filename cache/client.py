@@ -266,6 +266,14 @@ class Pacer:
                 self._cond.notify_all()
         return changed
 
+    def widen(self, step_s: float = 0.05, max_margin_s: float = 0.2) -> float:
+        """After a 429: widen the window margin a little (up to ``max_margin_s``). Returns the
+        new margin. Jitter between our start times and the server's arrival times grows with
+        load, and a 429 says the server counted one request too many in its window."""
+        with self._cond:
+            self._margin_s = min(max(self._margin_s, max_margin_s), self._margin_s + step_s)
+            return self._margin_s
+
     def pause(self, seconds: float) -> None:
         """No request starts for ``seconds`` (used after a 429 with Retry-After)."""
         with self._cond:
@@ -379,6 +387,8 @@ class CrossrefClient:
                 max_keepalive_connections=settings.list_concurrency,
             ),
             follow_redirects=False,  # a redirect must never carry the token elsewhere
+            # Plain-http base URLs (the mock) never use TLS: skip loading the CA bundle.
+            verify=not settings.api_url.startswith("http://"),
         )
         self._cache: RawCache | None = None
         if use_cache or write_cache:
@@ -416,26 +426,45 @@ class CrossrefClient:
     def iter_member_pages(
         self, rows: int = MAX_ROWS, *, on_total: Callable[[int], Any] | None = None
     ) -> Iterator[list[dict]]:
-        """All of ``/members`` by offset paging; pages after the first are fetched concurrently
-        (within the pacer's limits) and yielded as they arrive (not in offset order)."""
+        """All of ``/members`` by offset paging; yields page 1 (whose ``total-results`` sizes
+        the job), then the other pages as they arrive (not in offset order), fetched
+        concurrently within the pacer's limits."""
         if not 1 <= rows <= MAX_ROWS:
             raise ValueError(f"rows must be within 1..{MAX_ROWS}")
         first = self.get("/members", {"rows": rows, "offset": 0})
         total = int(first.get("total-results") or 0)
         if on_total is not None:
             on_total(total)
-        yield list(first.get("items") or [])
         offsets = list(range(rows, total, rows))
-        if not offsets:
-            return
-        if offsets[-1] + rows > MEMBERS_OFFSET_LIMIT:
+        if offsets and offsets[-1] + rows > MEMBERS_OFFSET_LIMIT:
             raise CrossrefError(
                 f"/members has {total} members: offset paging stops at {MEMBERS_OFFSET_LIMIT}"
             )
-        yield from self._fan_out(
-            lambda off: list(self.get("/members", {"rows": rows, "offset": off}).get("items") or []),
-            offsets,
-        )
+        if not offsets:
+            yield list(first.get("items") or [])
+            return
+
+        stop = threading.Event()
+
+        def page(offset: int) -> list[dict]:
+            if stop.is_set():
+                raise CrossrefError("cancelled")
+            return list(self.get("/members", {"rows": rows, "offset": offset}).get("items") or [])
+
+        # Queue the other pages before handing page 1 to the caller, who converts it while
+        # they download.
+        workers = max(1, min(len(offsets), self.settings.list_concurrency))
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crossref")
+        futures = [executor.submit(page, offset) for offset in offsets]
+        try:
+            yield list(first.get("items") or [])
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            stop.set()  # a failed or abandoned job starts no more requests
+            for future in futures:
+                future.cancel()
+            executor.shutdown(wait=True, cancel_futures=True)
 
     def count(self, path: str, filters: Mapping[str, Any] | None = None) -> int:
         """``total-results`` of a ``rows=0`` query."""
@@ -524,21 +553,25 @@ class CrossrefClient:
         return [results[i] for i in range(len(items))]
 
     # -- fan-out ----------------------------------------------------------------------------
-    def _fan_out(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
-        for _index, result in self._fan_out_indexed(fn, items):
-            yield result
-
     def _fan_out_indexed(self, fn: Callable[[T], R], items: list[T]) -> Iterator[tuple[int, R]]:
         if not items:
             return
+        stop = threading.Event()
+
+        def run(item: T) -> R:
+            if stop.is_set():
+                raise CrossrefError("cancelled")
+            return fn(item)
+
         workers = max(1, min(len(items), self.settings.list_concurrency))
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crossref")
         futures: dict[Future[R], int] = {}
         try:
-            futures = {executor.submit(fn, item): i for i, item in enumerate(items)}
+            futures = {executor.submit(run, item): i for i, item in enumerate(items)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
         finally:
+            stop.set()  # a failed or abandoned job starts no more work
             for future in futures:
                 future.cancel()
             executor.shutdown(wait=True, cancel_futures=True)
@@ -595,6 +628,7 @@ class CrossrefClient:
                 )
                 if exc.status == 429:
                     self.pacer.pause(delay)
+                    self.pacer.widen()
                 self.stats.add(retries=1)
                 logger.warning(
                     "%s; retrying in %.2fs (attempt %d of %d)",

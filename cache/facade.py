@@ -39,7 +39,7 @@ PERIOD_LABELS = {"current": "Current (last 3 years)", "backfile": "Backfile (old
 NA = "—"
 
 _LATEST_TTL_S = 2.0
-_MAX_VIEWS = 8  # ~15–20 MB each at 33k members
+_MAX_VIEWS = 12  # ~8–10 MB each at 33k members: 4 common types × 3 periods stay warm
 _CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 _lock = threading.RLock()
@@ -168,13 +168,15 @@ def _read_coverage_compact(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = pq.ParquetFile(path).schema_arrow.names
+    needed = ("member_id", "content_type", "period", "metric", "covered", "total", "coverage",
+              "ci_low", "ci_high")  # `source` is not used by any view
+    names = [c for c in pq.ParquetFile(path).schema_arrow.names if c in needed]
     cats = [c for c in _CATEGORICAL if c in names]
     pf = pq.ParquetFile(path, read_dictionary=cats) if cats else pq.ParquetFile(path)
     categories: dict[str, dict[str, int]] = {c: {} for c in cats}
     parts: dict[str, list[np.ndarray]] = {c: [] for c in names}
     for i in range(pf.num_row_groups):
-        table = pf.read_row_group(i)
+        table = pf.read_row_group(i, columns=names)
         keep = table.column("total").to_numpy() > 0
         for name in names:
             col = table.column(name).combine_chunks()
@@ -268,6 +270,7 @@ def snapshot(sid: str | None = None):
         snap = _prepare(_load(sid))
         logger.info("loaded snapshot %s in %.2fs", sid, time.perf_counter() - t0)
         _snapshots[sid] = snap
+        _trim()
         while len(_snapshots) > 2:  # the latest plus one other at most (memory)
             old, _ = _snapshots.popitem(last=False)
             for key in [k for k in _views if k[0] == old]:
@@ -373,10 +376,24 @@ def content_types() -> list[str]:
 
     def compute():
         cov = snapshot().coverage
-        sub = cov[cov["period"] == "all"] if (cov["period"] == "all").any() else cov
-        first = sub.drop_duplicates(["member_id", "content_type"])
-        works = first.groupby("content_type", observed=True)["total"].sum()
-        ordered = [str(t) for t in works.sort_values(ascending=False).index]
+        period = cov["period"].cat.codes.to_numpy() if isinstance(cov["period"].dtype, pd.CategoricalDtype) \
+            else None
+        if period is None:
+            cov = cov.astype({"period": "category", "metric": "category", "content_type": "category"})
+            period = cov["period"].cat.codes.to_numpy()
+        cats = list(cov["period"].cat.categories)
+        metric = cov["metric"].cat.codes.to_numpy()
+        # one row per member and type: the "all" period of the first metric (every metric has
+        # the same total); the demo and API snapshots always carry the "all" period
+        mask = metric == (metric[0] if len(metric) else 0)
+        if "all" in cats:
+            mask &= period == cats.index("all")
+        types = cov["content_type"].cat.codes.to_numpy()[mask]
+        works = np.bincount(types, weights=cov["total"].to_numpy()[mask].astype(float),
+                            minlength=len(cov["content_type"].cat.categories))
+        names = list(cov["content_type"].cat.categories)
+        ordered = [str(names[i]) for i in np.argsort(-works, kind="stable")
+                   if works[i] > 0 and names[i] != scoring.ALL_TYPES]
         return [scoring.ALL_TYPES, *ordered]
 
     return _memoised(("content_types",), compute)
@@ -564,8 +581,9 @@ def _build_view(sid: str, content_type: str, period: str) -> View:
     matrix = matrix.reindex(columns=keys).astype(float)
     covered = sub.pivot_table(index="member_id", columns="metric", values="covered", aggfunc="sum")
     total = sub.pivot_table(index="member_id", columns="metric", values="total", aggfunc="sum")
-    covered = covered.reindex(index=matrix.index, columns=keys)
-    total = total.reindex(index=matrix.index, columns=keys)
+    # counts as int32 (0 where the member has no row: N/A is carried by `matrix`)
+    covered = covered.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
+    total = total.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
     works = total.max(axis=1).reindex(snap.members.index).fillna(0).astype("int64")
     works.index.name = "member_id"
     comp = scoring.composite(matrix, {k: v for k, v in default_weights().items() if v})
@@ -593,11 +611,24 @@ def view(content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: st
             return _views[key]
         t0 = time.perf_counter()
         v = _build_view(sid, content_type, period)
+        _trim()
         logger.info("scored %s/%s/%s in %.3fs", sid, content_type, period, time.perf_counter() - t0)
         _views[key] = v
         while len(_views) > _MAX_VIEWS:
             _views.popitem(last=False)
         return v
+
+
+def warm(types: Sequence[str] = (DEFAULT_TYPE, scoring.ALL_TYPES), periods_: Sequence[str] = ("current",
+         "all", "backfile")) -> None:
+    """Score the common views ahead of the first request (app start-up runs this in a thread)."""
+    try:
+        for ct in types:
+            for per in periods_:
+                if ct in content_types():
+                    view(ct, per)
+    except Exception:  # warming is an optimisation; a failure shows up on the first request
+        logger.exception("warming views failed")
 
 
 # --------------------------------------------------------------------------------------------
@@ -818,14 +849,30 @@ def headline(content_type: str, period: str) -> dict:
 
 
 def distribution(content_type: str, period: str) -> pd.DataFrame:
-    """Long frame (metric, value 0–100) over members with works: the member-level distribution."""
+    """Box statistics per metric over members with works (member-level), in percent.
+
+    Index metric; columns n, min, q1, median, q3, max, lowerfence, upperfence (Tukey 1.5 IQR),
+    mean, at_zero (share of members at 0 %). Summaries, so the chart ships a few numbers per metric
+    instead of one point per member.
+    """
     v = view(content_type, period)
 
     def compute():
-        m = v.matrix.loc[v.works.reindex(v.matrix.index).fillna(0) > 0]
-        long = m.melt(var_name="metric", value_name="value").dropna()
-        long["value"] = long["value"] * 100
-        return long
+        active = v.works.reindex(v.matrix.index).fillna(0).to_numpy() > 0
+        rows = {}
+        for k in v.metrics:
+            x = v.matrix[k].to_numpy(dtype=float)[active]
+            x = x[np.isfinite(x)] * 100
+            if len(x) == 0:
+                continue
+            q1, med, q3 = np.percentile(x, [25, 50, 75])
+            iqr = q3 - q1
+            lo = x[x >= q1 - 1.5 * iqr].min()
+            hi = x[x <= q3 + 1.5 * iqr].max()
+            rows[k] = {"n": len(x), "min": x.min(), "q1": q1, "median": med, "q3": q3, "max": x.max(),
+                       "lowerfence": lo, "upperfence": hi, "mean": x.mean(),
+                       "at_zero": float((x == 0).mean())}
+        return pd.DataFrame.from_dict(rows, orient="index")
 
     return v.cached("distribution", compute)
 

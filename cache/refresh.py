@@ -129,6 +129,7 @@ class _Converter:
         self.w_total: list[int] = []
         self.w_values: list[Any] = []
         self.chunks: list[tuple[np.ndarray, ...]] = []
+        self.text_chunks: list[tuple[pa.Array, ...]] = []
         self.max_status_check = 0
         self.duplicates = 0
 
@@ -221,8 +222,9 @@ class _Converter:
         return frame
 
     def _flush(self) -> None:
-        """Turn the wide rows gathered so far into tidy column chunks (page by page, so the
-        work overlaps the download of later pages; the end only concatenates)."""
+        """Turn the wide rows gathered so far into tidy column chunks: numpy for numbers,
+        Arrow for text. Done page by page, so the work overlaps the download of later pages
+        and the end only concatenates."""
         n = len(self.w_member)
         if n == 0:
             return
@@ -234,42 +236,50 @@ class _Converter:
         covered = np.where(
             has_works & ~np.isnan(values), np.rint(np.nan_to_num(values) * total[:, None]), 0
         ).astype("int64")
+        type_names = sorted(self.type_codes, key=self.type_codes.__getitem__)
         self.chunks.append(
             (
                 np.repeat(np.asarray(self.w_member, dtype="int64"), k),
-                np.repeat(np.asarray(self.w_type, dtype="int32"), k),
-                np.repeat(np.asarray(self.w_period, dtype="int32"), k),
                 covered.ravel(),
                 np.repeat(total, k),
                 coverage.ravel(),
+            )
+        )
+        self.text_chunks.append(
+            (
+                _decode(np.repeat(np.asarray(self.w_type, dtype="int32"), k), type_names),
+                _decode(np.repeat(np.asarray(self.w_period, dtype="int32"), k), PERIODS),
+                _decode(np.tile(np.arange(k, dtype="int32"), n), COVERAGE_KEYS),
+                _decode(np.zeros(n * k, dtype="int32"), (COVERAGE_SOURCE,)),
             )
         )
         self.w_member, self.w_type, self.w_period, self.w_total, self.w_values = [], [], [], [], []
 
     def coverage_frame(self) -> pd.DataFrame:
         self._flush()
-        k = len(COVERAGE_KEYS)
         if self.chunks:
-            member, ctype, period, covered, total, coverage = (
+            member, covered, total, coverage = (
                 np.concatenate(parts) for parts in zip(*self.chunks, strict=True)
+            )
+            ctype, period, metric, source = (
+                pd.array(pa.chunked_array(parts), dtype="str")
+                for parts in zip(*self.text_chunks, strict=True)
             )
         else:
             member, covered, total = (np.zeros(0, dtype="int64") for _ in range(3))
-            ctype = period = np.zeros(0, dtype="int32")
             coverage = np.zeros(0, dtype="float64")
+            ctype, period, metric, source = (pd.array([], dtype="str") for _ in range(4))
         n = len(member)
-        type_names = sorted(self.type_codes, key=self.type_codes.__getitem__)
-        metric_codes = np.tile(np.arange(k, dtype="int32"), n // k)
         return pd.DataFrame(
             {
                 "member_id": member,
-                "content_type": _str_column(ctype, type_names),
-                "period": _str_column(period, list(PERIODS)),
-                "metric": _str_column(metric_codes, list(COVERAGE_KEYS)),
+                "content_type": ctype,
+                "period": period,
+                "metric": metric,
                 "covered": covered,
                 "total": total,
                 "coverage": coverage,
-                "source": _str_column(np.zeros(n, dtype="int32"), [COVERAGE_SOURCE]),
+                "source": source,
                 "ci_low": np.full(n, np.nan),
                 "ci_high": np.full(n, np.nan),
             },
@@ -287,12 +297,11 @@ def _float_matrix(rows: list[list[Any]], k: int) -> np.ndarray:
         )
 
 
-def _str_column(codes: np.ndarray, categories: list[str]) -> pd.api.extensions.ExtensionArray:
-    """A pandas ``str`` column from integer codes into ``categories`` (decoded by Arrow)."""
+def _decode(codes: np.ndarray, categories: Iterable[str]) -> pa.Array:
+    """Integer codes into ``categories`` → an Arrow large_string array (decoded by Arrow)."""
     indices = pa.array(np.asarray(codes, dtype="int32"), type=pa.int32())
     dictionary = pa.array([str(c) for c in categories], type=pa.large_string())
-    decoded = pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
-    return pd.array(decoded, dtype="str")
+    return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
 
 
 def members_to_tables(items: Iterable[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -157,7 +157,7 @@ def heatmap(data: dict, s: dict) -> go.Figure:
     text = [[figures.na_text(v) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         z=z, x=[facade.metric_label(k) for k in keys], y=[figures.esc(y) for y in ylab], zmin=0, zmax=100,
-        colorscale="Viridis", text=text, texttemplate="%{text}", hoverongaps=False,
+        colorscale=[[0, "#f8f9fa"], [0.5, "#91a7ff"], [1, "#3b5bdb"]], text=text, texttemplate="%{text}", hoverongaps=False,
         colorbar={"title": {"text": "Coverage (%)"}, "ticksuffix": " %"},
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
     ))

@@ -243,24 +243,26 @@ def coverage_figure(ct: str, per: str, agg) -> go.Figure:
 
 
 def distribution_figure(ct: str, per: str) -> go.Figure:
-    long = facade.distribution(ct, per)
-    if long.empty:
+    stats = facade.distribution(ct, per)
+    if stats.empty:
         return figures.empty("No members with works of this type in this period.",
                              "Distribution of members per metric")
-    fig = go.Figure()
-    for k in facade.view(ct, per).metrics:
-        vals = long.loc[long["metric"] == k, "value"].to_numpy()
-        if len(vals) == 0:
-            continue
-        fig.add_box(y=vals, name=facade.metric_label(k), boxpoints=False, marker_color=th.DOI_WEIGHTED,
-                    line={"width": 1.2}, fillcolor="rgba(59,91,219,0.18)", showlegend=False,
-                    hovertemplate="%{y:.1f} %<extra>" + figures.esc(facade.metric_label(k)) + "</extra>")
-    n = int((facade.view(ct, per).works > 0).sum())
+    labels = [facade.metric_label(k) for k in stats.index]
+    r = stats.round(1)
+    fig = go.Figure(go.Box(
+        x=labels, q1=r["q1"], median=r["median"], q3=r["q3"], lowerfence=r["lowerfence"],
+        upperfence=r["upperfence"], mean=r["mean"], boxpoints=False, marker_color=th.DOI_WEIGHTED,
+        line={"width": 1.2}, fillcolor="rgba(59,91,219,0.18)", showlegend=False, name="members",
+        customdata=np.stack([stats["n"], (stats["at_zero"] * 100).round(1)], axis=1),
+        hovertemplate="%{x}<br>median %{median:.1f} %, quartiles %{q1:.1f}–%{q3:.1f} %<br>"
+                      "%{customdata[0]:,} members, %{customdata[1]:.1f} % of them at 0 %<extra></extra>",
+    ))
+    n = int(stats["n"].max())
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 44 * len(fig.data) + 140),
+        template=figures.TEMPLATE, height=max(360, 44 * len(labels) + 140),
         title=figures.title(f"Distribution of member coverage — {facade.type_label(ct)}, {per}",
-                            f"member-level: one value per member ({n:,} members with works); "
-                            "box = quartiles, whiskers = 1.5 IQR"),
+                            f"member-level: one value per member (up to {n:,} members with works); "
+                            "box = quartiles, whiskers = 1.5 IQR, dashed = mean"),
         xaxis={"title": {"text": "Metric"}, "tickangle": -35},
         margin={"t": 80, "b": 110},
     )

@@ -35,8 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     from cache import facade
 
     facade.configure(data_dir)
-    members = facade.members().sort_values("total_dois", ascending=False)
-    top = members["member_id"].tolist()
+    members = facade.members()
+    works = facade.view("journal-article", "current").works
+    top = [int(i) for i in works.sort_values(ascending=False).index]  # most current journal articles
     from tests.browser.synthetic import HOSTILE_NAME
 
     hostile = members.loc[members["name"] == HOSTILE_NAME, "member_id"].tolist()

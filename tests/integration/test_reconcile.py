@@ -7,7 +7,9 @@ period and every metric, three independent counts must be identical:
 (a) ``cache.bulk.ingest`` (DuckDB SQL over the file);
 (b) ``metrics.REGISTRY[key].predicate`` / ``.share`` in Python over the same records;
 (c) the mock's ``/works?filter=member:…,type:…,<metric filter>[,from/until-pub-date]&rows=0``
-    ``total-results``, for every metric that has a ``works_filter`` or a ``count_filter``.
+    ``total-results``, for every metric that has a ``works_filter`` or a ``count_filter``;
+(d) and, for the 12 metrics of the member summary, the mock's ``/members/{id}``
+    ``coverage-type`` (with ``counts-type`` as the totals).
 """
 
 from __future__ import annotations
@@ -216,3 +218,29 @@ def test_bulk_members_match_the_member_summary(reconciled) -> None:
             assert counts_type[period] == {
                 t: n for t, n in m["counts-type"][period].items() if n
             }, (m["id"], period)
+
+
+def test_bulk_equals_the_member_summary_coverage(reconciled, mock_url) -> None:
+    """(d) For the 12 summary metrics, bulk coverage = the mock's `coverage-type` exactly."""
+    chosen, _works, result = reconciled
+    cov = result.coverage
+    summary_keys = {m.coverage_key: k for k, m in metrics.REGISTRY.items() if m.coverage_key}
+    assert len(summary_keys) == 12
+    checked = 0
+    for m in chosen:
+        member = get(mock_url, f"/members/{m['id']}", {})
+        for period, by_type in member["coverage-type"].items():
+            for ctype, values in by_type.items():
+                total = member["counts-type"][period].get(ctype, 0)
+                rows = cov[
+                    (cov.member_id == m["id"])
+                    & (cov.content_type == ctype)
+                    & (cov.period == period)
+                ].set_index("metric")
+                for ckey, key in summary_keys.items():
+                    assert rows.at[key, "total"] == total
+                    if total:
+                        assert rows.at[key, "covered"] == round(values[ckey] * total)
+                        assert abs(rows.at[key, "coverage"] - values[ckey]) < 1e-12
+                        checked += 1
+    assert checked > 100

@@ -61,17 +61,21 @@ def test_twenty_percent_faults_refresh_completes(population, tmp_path: Path) -> 
 def test_failure_mid_refresh_publishes_nothing(population, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     store = SnapshotStore(tmp_path)
     with server_mod.MockCrossref(population, pool="plus") as api:
-        s = settings_for(api.url, tmp_path, list_rate=50.0, max_attempts=2)
+        s = settings_for(api.url, tmp_path, list_rate=3.0, max_attempts=2)
         with CrossrefClient(s, use_cache=False) as client:
             good = refresh_all(client, store).snapshot_id
         before = digest(tmp_path / "snapshots")
 
         def break_after_first_page(done: int, total: int) -> None:
+            # Pages 2 and 3 share page 1's rate window; the server breaks before page 4.
             if done > 0:
                 api.faults = server_mod.FaultConfig(error_rate=1.0, kinds=("503",))
 
-        with CrossrefClient(s, use_cache=False) as client, pytest.raises(CrossrefError):
-            refresh_all(client, store, progress=break_after_first_page)
+        once = settings_for(api.url, tmp_path, list_rate=3.0, max_attempts=1)
+        with CrossrefClient(once, use_cache=False) as client, pytest.raises(CrossrefError):
+            refresh_all(client, store, progress=break_after_first_page, rows=200)
+        statuses = [r.status for r in api.log]
+    assert 503 in statuses and statuses.count(200) >= 3
     assert store.latest_id() == good
     assert digest(tmp_path / "snapshots") == before
 

@@ -134,3 +134,26 @@ class TestRetryDelay:
         delays = {round(retry_delay(3), 6) for _ in range(50)}
         assert len(delays) > 10
         assert all(1.0 <= d <= 2.0 for d in delays)
+
+
+def test_release_grace_keeps_the_slot_briefly() -> None:
+    pacer = Pacer(1000, 1, release_grace_s=0.05)
+    pacer.acquire()
+    pacer.release()
+    started = time.monotonic()
+    pacer.acquire()  # the server may still count the finished request for a moment
+    assert time.monotonic() - started >= 0.045
+    pacer.release()
+
+
+def test_widen_after_429() -> None:
+    p = Pacer(3, 3, margin_s=0.05)
+    p.record_start(0.0)
+    p.record_start(0.0)
+    p.record_start(0.0)
+    assert p.delay_for(0.0) == pytest.approx(1.05)
+    assert p.widen() == pytest.approx(0.10)
+    assert p.delay_for(0.0) == pytest.approx(1.10)
+    for _ in range(10):
+        p.widen()
+    assert p.delay_for(0.0) == pytest.approx(1.20)  # capped

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -129,28 +128,19 @@ def test_names_are_fictitious_unique_and_locations_parse(full):
     assert any(f.ror and not f.id for f in full.funders)  # ROR-only funders exist
 
 
-def test_full_population_builds_fast_and_small():
-    t0 = time.perf_counter()
+def test_full_population_is_small():
+    # Speed is measured in bench/, not asserted here (shared machines are noisy).
     pop = Population()
-    elapsed = time.perf_counter() - t0
     assert pop.n_members == 33000
-    assert elapsed < 3.0, f"33k population took {elapsed:.2f} s"
     nbytes = sum(v.nbytes for v in vars(pop).values() if isinstance(v, np.ndarray))
     assert nbytes < 80e6, nbytes
 
 
-def test_members_page_is_fast(full):
-    full.members_json(range(10))  # warm imports
-    t0 = time.perf_counter()
+def test_members_page_is_valid_and_repeatable(full):
     page = b",".join(full.members_json(range(20000, 21000)))
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
     again = b",".join(full.members_json(range(20000, 21000)))
-    cached = time.perf_counter() - t0
     assert page == again
-    json.loads(b"[" + page + b"]")
-    assert first < 0.35  # ≈0.07 s on an idle machine; generous for loaded CI
-    assert cached < 0.1
+    assert len(json.loads(b"[" + page + b"]")) == 1000
 
 
 def test_calibration_targets_on_full_population(full):
