@@ -181,7 +181,6 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[tuple[str, dict, dict | None]] = []
     R = args.repeat
-    state = overview.parse({})
     sorts = [[], [{"colId": "name", "sort": "asc"}], [{"colId": "works", "sort": "desc"}],
              [{"colId": facade.metric_keys()[0], "sort": "asc"}]]
     filters = [overview.parse({}), overview.parse({"gem": "gem"}), overview.parse({"q": "press"}),
@@ -244,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     def compare(i):
         k = 2 + i % 7
         sel = [str(x) for x in ids[i:i + k]]
-        dt, size, _ = c.post("compare-location.search", [sel, ct, per, ["bars", "heatmap"][i % 2]])
+        dt, size, _ = c.post("compare-location.search", [sel, ct, per, ["bars", "heatmap"][i % 2],
+                                                         ["size", "gem", "country"][i % 3]])
         return dt, size
 
     rows.append(("compare: 2–8 members", measure(compare, R), None))

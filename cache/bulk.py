@@ -86,6 +86,10 @@ MAX_DOCUMENT_BYTES = 256 << 20
 CHUNK_BYTES = 16 << 20
 #: Malformed lines kept in BulkResult.errors (the count is always exact).
 MAX_LISTED_ERRORS = 1000
+#: Files read by one DuckDB query (in parallel, one thread per file: a gzip stream cannot be
+#: split), at most this many and this many compressed bytes.
+BATCH_FILES = 32
+BATCH_BYTES = 4 << 30
 #: Compacting the partial-aggregate table once it holds this many rows keeps it small.
 COMPACT_ROWS = 2_000_000
 
@@ -128,6 +132,7 @@ class FileReport:
     errors: int = 0  # malformed lines
     no_member: int = 0  # JSON objects without a usable `member` (not scored)
     path_taken: str = "fast"  # "fast" | "stream" (DuckDB could not read it in one go)
+    size: int | None = None  # uncompressed bytes when known (plain files, gzip ISIZE)
 
 
 @dataclass
@@ -171,19 +176,27 @@ class BulkResult:
 # Input discovery and sniffing
 # --------------------------------------------------------------------------------------------
 def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given; directories are searched (recursively) for works files."""
+    """Files as given; directories are searched (recursively) for works files. A file named
+    twice is read once."""
     out: list[Path] = []
+    seen: set[Path] = set()
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
                 p for p in path.rglob("*") if p.is_file() and _looks_like_works_file(p.name)
             )
-            out.extend(found)
         elif path.is_file():
-            out.append(path)
+            found = [path]
         else:
             raise BulkIngestError(f"{path}: no such file or directory", str(path))
+        for p in found:
+            key = p.resolve()
+            if key in seen:
+                logger.warning("%s: given more than once; read once", p)
+                continue
+            seen.add(key)
+            out.append(p)
     return out
 
 
@@ -300,48 +313,84 @@ _KEY_COLS = ["member_id", "publisher", "prefix", "type", "year"]
 
 
 def _aggregate_sql(source: str) -> str:
-    """Partial aggregates of one source, grouped by status and the key columns.
+    """Partial aggregates of ``source``, grouped by file, status and the key columns.
 
-    ``source`` yields ``w`` (the parsed work), ``json`` (raw text, or NULL when unknown) and
-    ``invalid`` (the line did not parse). ``status``: 0 scored, 1 object without a member,
+    ``source`` yields ``w`` (the parsed work), ``json`` (raw text, or NULL when unknown),
+    ``invalid`` (the line did not parse) and ``filename``. ``status``: 0 scored, 1 no member
+    (an object without one, or, when ``json`` is unknown, anything that came out as NULLs),
     2 invalid JSON, 3 valid JSON that is not an object.
     """
-    q = f"SELECT w, json, invalid, TRY_CAST(trim(w.member) AS BIGINT) AS member_id FROM ({source})"
+    q = (
+        "SELECT w, json, invalid, filename, TRY_CAST(trim(w.member) AS BIGINT) AS member_id "
+        f"FROM ({source})"
+    )
     for level in bulk_sql.HELPER_SQL:
         q = "SELECT *, " + ", ".join(f"{e} AS {n}" for n, e in level.items()) + f" FROM ({q})"
     status = (
         "CASE WHEN invalid THEN 2 WHEN member_id IS NOT NULL THEN 0 "
         "WHEN json IS NOT NULL AND json_type(json) <> 'OBJECT' THEN 3 ELSE 1 END"
     )
-    metric_aggs = [
+    aggs = [
         f"count(*) FILTER (WHERE coalesce({expr}, false)) AS {bulk_sql.column_name(key)}"
         for key, expr in bulk_sql.METRIC_SQL.items()
     ]
-    share_aggs = []
-    for (key, (num, den)), (ncol, dcol) in zip(
-        bulk_sql.SHARE_SQL.items(), _SHARE_COLS, strict=True
-    ):
-        share_aggs += [f"coalesce(sum({num}), 0) AS {ncol}", f"coalesce(sum({den}), 0) AS {dcol}"]
-        del key
+    for (num, den), (ncol, dcol) in zip(bulk_sql.SHARE_SQL.values(), _SHARE_COLS, strict=True):
+        aggs += [f"coalesce(sum({num}), 0) AS {ncol}", f"coalesce(sum({den}), 0) AS {dcol}"]
     return (
-        f"SELECT {status} AS status, member_id, "
+        f"SELECT filename, {status} AS status, member_id, "
         "coalesce(w.publisher, '') AS publisher, coalesce(w.prefix, '') AS prefix, "
         f"coalesce(nullif(trim(w.type), ''), '{UNKNOWN_TYPE}') AS type, "
         f"{bulk_sql.YEAR_SQL} AS year, "
         "count(*) AS n, max(w.indexed.timestamp) AS indexed_ms, "
-        + ", ".join(metric_aggs + share_aggs)
+        + ", ".join(aggs)
         + f" FROM ({q}) GROUP BY ALL"
     )
 
 
 _PART_COLUMNS = (
-    "file_id INTEGER, status INTEGER, member_id BIGINT, publisher VARCHAR, prefix VARCHAR, type VARCHAR, "
-    "year BIGINT, n BIGINT, indexed_ms BIGINT, " + ", ".join(f"{c} BIGINT" for c in _SUM_COLS[1:])
+    "file_id INTEGER, status INTEGER, member_id BIGINT, publisher VARCHAR, prefix VARCHAR, "
+    "type VARCHAR, year BIGINT, n BIGINT, indexed_ms BIGINT, "
+    + ", ".join(f"{c} BIGINT" for c in _SUM_COLS[1:])
 )
 
 
 def _sql_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _fast_kind(report: FileReport) -> str | None:
+    """How DuckDB can read the file in one query: "jsonl", "items" or None (stream it)."""
+    if report.compression not in ("gzip", "none"):
+        return None  # DuckDB reads gzip (and zstd) only
+    if any(c in report.path for c in "*?[{"):
+        return None  # DuckDB would take the name for a glob pattern
+    if report.format == "jsonl":
+        return "jsonl"
+    if report.size is not None and report.size < MAX_DOCUMENT_BYTES:
+        return "items"
+    return None
+
+
+def _batches(reports: list[FileReport]) -> Iterator[list[FileReport]]:
+    """Consecutive files DuckDB can read in one query (same kind and compression), up to
+    BATCH_FILES files or BATCH_BYTES compressed bytes; other files alone."""
+    batch: list[FileReport] = []
+    for report in reports:
+        kind = _fast_kind(report)
+        if batch and (
+            kind is None
+            or (kind, report.compression) != (_fast_kind(batch[0]), batch[0].compression)
+            or len(batch) >= BATCH_FILES
+            or sum(r.bytes for r in batch) + report.bytes > BATCH_BYTES
+        ):
+            yield batch
+            batch = []
+        batch.append(report)
+        if kind is None:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,14 +417,16 @@ class _Ingest:
                 "temp_directory": tmpdir,
             }
         )
+        self._exec("SET enable_progress_bar = false")  # the CLI draws its own (bytes read)
         for macro in bulk_sql.MACROS:
             self._exec(macro)
         self._exec(f"CREATE TEMP TABLE part ({_PART_COLUMNS})")
+        self._exec("CREATE TEMP TABLE files (filename VARCHAR, file_id INTEGER)")
         self.errors: list[BulkIssue] = []
         self.error_count = 0
         self.bytes_done = 0
         self.bytes_total = 0
-        self.file_id = 0
+        self.file_ids: dict[str, int] = {}
 
     def _exec(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         """Run a statement to completion (DuckDB 2 refuses new work with a result pending)."""
@@ -386,6 +437,10 @@ class _Ingest:
         if self.progress is not None:
             self.progress(min(self.bytes_done + extra, self.bytes_total), self.bytes_total)
 
+    def _done(self, report: FileReport) -> None:
+        self.bytes_done += report.bytes
+        self._tick()
+
     def _issue(self, report: FileReport, line: int, message: str) -> None:
         report.errors += 1
         self.error_count += 1
@@ -395,88 +450,133 @@ class _Ingest:
         if len(self.errors) < MAX_LISTED_ERRORS:
             self.errors.append(issue)
 
-    # -- per file --------------------------------------------------------------------------
-    def run_file(self, path: Path) -> FileReport:
-        self.file_id += 1
-        compression = sniff_compression(path)
-        fmt = sniff_format(path, compression)
-        report = FileReport(str(path), fmt, compression, path.stat().st_size)
-        if fmt == "jsonl":
-            self._jsonl(path, report)
-        else:
-            self._items(path, report)
-        self._compact_if_big()
-        return report
-
-    def _insert(self, source: str, params: Sequence[Any] = ()) -> dict[int, int]:
-        """Aggregate ``source`` into ``part``; returns row counts per non-zero status."""
-        self._exec("CREATE OR REPLACE TEMP TABLE cur AS " + _aggregate_sql(source), params)
-        self._exec("INSERT INTO part SELECT ?, * FROM cur WHERE status = 0", [self.file_id])
-        stats = self.con.execute(
-            "SELECT status, sum(n)::BIGINT FROM cur WHERE status <> 0 GROUP BY status"
-        ).fetchall()
-        return {int(s): int(n) for s, n in stats}
-
-    def _works_in(self) -> int:
-        return int(self._exec("SELECT coalesce(sum(n), 0)::BIGINT FROM cur WHERE status = 0")[0][0])
-
-    def _forget_file(self) -> None:
-        self._exec("DELETE FROM part WHERE file_id = ?", [self.file_id])
-
-    def _jsonl(self, path: Path, report: FileReport) -> None:
-        comp = "none" if report.compression == "none" else report.compression
-        if comp in ("bz2", "xz"):  # DuckDB reads gzip/zstd only: stream it ourselves
-            self._stream_jsonl(path, report, aggregate=True)
-            return
-        # Each line is parsed once, straight into the columns of WORK_STRUCTURE. A line that
-        # does not parse, or is not an object, comes out as a row of NULLs: without a member,
-        # like an object that has none (status 1), and told apart by the line scan below.
-        source = (
-            "SELECT t AS w, NULL::VARCHAR AS json, false AS invalid "
-            f"FROM read_ndjson(?, columns={bulk_sql.WORK_COLUMNS_SQL}, ignore_errors=true, "
-            f"compression=?, maximum_object_size={MAX_OBJECT_BYTES}) t"
+    # -- files and batches -----------------------------------------------------------------
+    def run(self, paths: list[Path]) -> list[FileReport]:
+        reports = []
+        for file_id, path in enumerate(paths, start=1):
+            compression = sniff_compression(path)
+            report = FileReport(
+                str(path), sniff_format(path, compression), compression, path.stat().st_size
+            )
+            report.size = _uncompressed_size(path, compression)
+            reports.append(report)
+            self.file_ids[report.path] = file_id
+        self.bytes_total = sum(r.bytes for r in reports)
+        self.con.register(
+            "files_df",
+            pa.table(
+                {
+                    "filename": [r.path for r in reports],
+                    "file_id": pa.array(list(self.file_ids.values()), pa.int32()),
+                }
+            ),
         )
-        try:
-            stats = self._insert(source, [str(path), comp])
-        except duckdb.Error as exc:
-            # a cut-off or corrupt gzip stream, an unreadable file …: stream it line by line
-            logger.info("%s: DuckDB could not read it in one go (%s); streaming it", path, exc)
-            self._stream_jsonl(path, report, aggregate=True)
-            return
-        report.works = self._works_in()
-        suspect = stats.get(1, 0)
-        if suspect:
-            # malformed lines, or objects without a member: the line scan numbers and sorts them
-            errors_before, listed_before = self.error_count, len(self.errors)
-            self._stream_jsonl(path, report, aggregate=False)
-            if report.errors + report.no_member != suspect:
-                # DuckDB's reader dropped lines that do parse (e.g. longer than its buffer):
-                # score the whole file on the streaming path instead
-                logger.info(
-                    "%s: %d rows without a member from DuckDB's reader, but %d malformed lines "
-                    "and %d objects without a member; rescoring",
-                    path,
-                    suspect,
-                    report.errors,
-                    report.no_member,
-                )
-                self._forget_file()
-                del self.errors[listed_before:]
-                self.error_count = errors_before
-                report.errors = report.no_member = 0
-                self._stream_jsonl(path, report, aggregate=True)
-                return
-        self.bytes_done += report.bytes
-        self._tick()
+        self._exec("INSERT INTO files SELECT * FROM files_df")
+        self.con.unregister("files_df")
+        for batch in _batches(reports):
+            self._run_batch(batch)
+            self._compact_if_big()
+        return reports
 
-    def _stream_jsonl(self, path: Path, report: FileReport, *, aggregate: bool) -> None:
+    def _run_batch(self, batch: list[FileReport]) -> None:
+        """Several files in one DuckDB query (it reads them in parallel); one by one if that
+        fails; the streaming path for a file DuckDB cannot read in one go."""
+        if len(batch) > 1 and self._fast(batch):
+            return
+        for report in batch:
+            if _fast_kind(report) and self._fast([report]):
+                continue
+            report.path_taken = "stream"
+            if report.format == "jsonl":
+                self._stream_jsonl(report, aggregate=True)
+            else:
+                self._salvage_items(report, aggregate=True)
+            self._done(report)
+
+    def _fast(self, batch: list[FileReport]) -> bool:
+        kind = _fast_kind(batch[0])
+        paths = [r.path for r in batch]
+        comp = batch[0].compression
+        if kind == "jsonl":
+            # Each line is parsed once, straight into the columns of WORK_STRUCTURE. A line that
+            # does not parse, or is not an object, comes out as a row of NULLs: without a
+            # member, like an object that has none (status 1), told apart by the line scan.
+            source = (
+                "SELECT t AS w, NULL::VARCHAR AS json, false AS invalid, t.filename AS filename "
+                f"FROM read_ndjson(?, columns={bulk_sql.WORK_COLUMNS_SQL}, ignore_errors=true, "
+                f"compression=?, maximum_object_size={MAX_OBJECT_BYTES}, filename=true) t"
+            )
+            params: list[Any] = [paths, comp]
+        else:
+            biggest = max(r.size or 0 for r in batch)
+            source = (
+                "SELECT unnest(from_json(json, ?).items) AS w, NULL::VARCHAR AS json, "
+                "false AS invalid, filename FROM read_json_objects(?, format='unstructured', "
+                f"compression=?, maximum_object_size={max(biggest + 1024, 1 << 20)}, "
+                "filename=true)"
+            )
+            params = [bulk_sql.ITEMS_STRUCTURE_JSON, paths, comp]
+        try:
+            stats = self._insert(source, params)
+        except duckdb.Error as exc:
+            # a cut-off or corrupt gzip stream, a document that does not parse …
+            logger.info("%s: DuckDB could not read it in one go (%s)", ", ".join(paths), exc)
+            return False
+        for report in batch:
+            report.works = stats.get((report.path, 0), 0)
+            suspect = stats.get((report.path, 1), 0)
+            if suspect:
+                self._explain(report, suspect)
+            self._done(report)
+        return True
+
+    def _explain(self, report: FileReport, suspect: int) -> None:
+        """Rows without a member from the fast path: find the malformed lines among them."""
+        if report.format == "items":
+            junk = self._salvage_items(report, aggregate=False)
+            report.no_member = suspect - junk
+            return
+        errors_before, listed_before = self.error_count, len(self.errors)
+        self._stream_jsonl(report, aggregate=False)
+        if report.errors + report.no_member != suspect:
+            # DuckDB's reader dropped lines that do parse (e.g. longer than its buffer):
+            # score the whole file on the streaming path instead
+            logger.info(
+                "%s: %d rows without a member from DuckDB's reader, but %d malformed lines and "
+                "%d objects without a member; rescoring",
+                report.path,
+                suspect,
+                report.errors,
+                report.no_member,
+            )
+            self._exec("DELETE FROM part WHERE file_id = ?", [self.file_ids[report.path]])
+            del self.errors[listed_before:]
+            self.error_count = errors_before
+            report.errors = report.no_member = 0
+            report.path_taken = "stream"
+            self._stream_jsonl(report, aggregate=True)
+
+    def _insert(self, source: str, params: Sequence[Any] = ()) -> dict[tuple[str, int], int]:
+        """Aggregate ``source`` into ``part``; returns row counts per (file, status)."""
+        self._exec("CREATE OR REPLACE TEMP TABLE cur AS " + _aggregate_sql(source), params)
+        self._exec(
+            "INSERT INTO part SELECT f.file_id, c.* EXCLUDE (filename) "
+            "FROM cur c JOIN files f USING (filename) WHERE c.status = 0"
+        )
+        stats = self._exec("SELECT filename, status, sum(n)::BIGINT FROM cur GROUP BY ALL")
+        unknown = {str(f) for f, _, _ in stats} - set(self.file_ids)
+        if unknown:  # never drop works silently: this would be a bug, say so loudly
+            raise RuntimeError(f"DuckDB reported unexpected file names {sorted(unknown)}")
+        return {(str(f), int(s)): int(n) for f, s, n in stats}
+
+    # -- JSON Lines, streamed --------------------------------------------------------------
+    def _stream_jsonl(self, report: FileReport, *, aggregate: bool) -> None:
         """Number every line; report the bad ones; optionally score the good ones."""
-        start_bytes = self.bytes_done
-        report.path_taken = "stream" if aggregate else report.path_taken
         works = no_member = 0
         line_no = 0  # lines seen so far
         carry = b""
         ended_badly: _Block | None = None
+        path = Path(report.path)
         for block in _decompressed_blocks(path, report.compression, block_bytes=CHUNK_BYTES // 4):
             if block.truncated or block.corrupt:
                 ended_badly = block
@@ -512,8 +612,6 @@ class _Ingest:
         report.no_member = no_member
         if aggregate:
             report.works = works
-            self.bytes_done = start_bytes + report.bytes
-            self._tick()
 
     def _scan_chunk(
         self, chunk: bytes, first_line: int, report: FileReport, aggregate: bool
@@ -531,12 +629,12 @@ class _Ingest:
         )
         self.con.register("chunk_lines", table)
         try:
-            bad = self.con.execute(
+            bad = self._exec(
                 "SELECT ln, json_valid(line) AS valid, "
                 "CASE WHEN json_valid(line) THEN json_type(line) END AS t "
                 "FROM chunk_lines WHERE NOT regexp_full_match(line, '[ \\t\\r]*') "
                 "AND (NOT json_valid(line) OR json_type(line) <> 'OBJECT') ORDER BY ln"
-            ).fetchall()
+            )
             utf8_lines = {first_line + i for i in bad_utf8}
             issues = [(ln, "invalid UTF-8") for ln in sorted(utf8_lines)]
             for ln, valid, jtype in bad:
@@ -549,60 +647,32 @@ class _Ingest:
             for ln, message in sorted(issues):
                 self._issue(report, ln, message)
             if not aggregate:
-                no_member = self.con.execute(
+                got = self._exec(
                     "SELECT count(*) FROM chunk_lines WHERE json_valid(line) "
                     "AND json_type(line) = 'OBJECT' AND TRY_CAST(trim(from_json(line, "
                     '\'{"member": "VARCHAR"}\').member) AS BIGINT) IS NULL'
-                ).fetchall()[0][0]
-                return 0, int(no_member)
-            source = (
+                )
+                return 0, int(got[0][0])
+            stats = self._insert(
                 "SELECT CASE WHEN json_valid(line) THEN from_json(line, ?) END AS w, "
-                "line AS json, NOT json_valid(line) AS invalid FROM chunk_lines "
-                "WHERE NOT regexp_full_match(line, '[ \\t\\r]*')"
+                "line AS json, NOT json_valid(line) AS invalid, ? AS filename FROM chunk_lines "
+                "WHERE NOT regexp_full_match(line, '[ \\t\\r]*')",
+                [bulk_sql.WORK_STRUCTURE_JSON, report.path],
             )
-            stats = self._insert(source, [bulk_sql.WORK_STRUCTURE_JSON])
-            return self._works_in(), stats.get(1, 0)
+            return stats.get((report.path, 0), 0), stats.get((report.path, 1), 0)
         finally:
             self.con.unregister("chunk_lines")
 
-    # -- {"items": [...]} documents -------------------------------------------------------
-    def _items(self, path: Path, report: FileReport) -> None:
-        comp = report.compression
-        size = _uncompressed_size(path, comp)
-        if comp in ("gzip", "none") and size is not None and size < MAX_DOCUMENT_BYTES:
-            source = (
-                "SELECT unnest(from_json(json, ?).items) AS w, NULL::VARCHAR AS json, "
-                "false AS invalid FROM read_json_objects(?, format='unstructured', "
-                f"compression=?, maximum_object_size={max(size + 1024, 1 << 20)})"
-            )
-            try:
-                stats = self._insert(source, [bulk_sql.ITEMS_STRUCTURE_JSON, str(path), comp])
-            except duckdb.Error as exc:
-                logger.info('%s: not a clean {"items": …} document (%s); salvaging', path, exc)
-            else:
-                report.works = self._works_in()
-                if stats.get(1):
-                    # items without a member: objects, or junk in the list? Look item by item.
-                    junk = self._salvage_items(path, report, aggregate=False)
-                    report.no_member = stats[1] - junk
-                self.bytes_done += report.bytes
-                self._tick()
-                return
-        self._salvage_items(path, report, aggregate=True)
-        self.bytes_done += report.bytes
-        self._tick()
-
-    def _salvage_items(self, path: Path, report: FileReport, *, aggregate: bool) -> int:
+    # -- {"items": [...]} documents, item by item ----------------------------------------
+    def _salvage_items(self, report: FileReport, *, aggregate: bool) -> int:
         """Parse the document item by item in Python (small files: 3,000 records each).
 
         Reports every item that is not an object and where the document stops parsing; with
         ``aggregate`` also scores the objects. Returns the number of non-object items.
         """
-        if aggregate:
-            report.path_taken = "stream"
         data = bytearray()
         ended_badly: _Block | None = None
-        for block in _decompressed_blocks(path, report.compression):
+        for block in _decompressed_blocks(Path(report.path), report.compression):
             if block.truncated or block.corrupt:
                 ended_badly = block
                 break
@@ -635,20 +705,19 @@ class _Ingest:
             self._issue(report, text.count("\n") + 1, what)
         if not aggregate:
             return junk
-        report.no_member = 0
+        report.works = report.no_member = 0
         if good:
-            table = pa.table({"line": pa.array(good, pa.large_string())})
-            self.con.register("chunk_lines", table)
+            self.con.register("chunk_lines", pa.table({"line": pa.array(good, pa.large_string())}))
             try:
                 stats = self._insert(
-                    "SELECT from_json(line, ?) AS w, line AS json, false AS invalid "
-                    "FROM chunk_lines",
-                    [bulk_sql.WORK_STRUCTURE_JSON],
+                    "SELECT from_json(line, ?) AS w, line AS json, false AS invalid, "
+                    "? AS filename FROM chunk_lines",
+                    [bulk_sql.WORK_STRUCTURE_JSON, report.path],
                 )
             finally:
                 self.con.unregister("chunk_lines")
-            report.works = self._works_in()
-            report.no_member = stats.get(1, 0)
+            report.works = stats.get((report.path, 0), 0)
+            report.no_member = stats.get((report.path, 1), 0)
         return junk
 
     # -- partial table ---------------------------------------------------------------------
@@ -734,28 +803,28 @@ class _Ingest:
             covered[:, j] = wide[ncol].to_numpy(dtype=np.int64)
             total[:, j] = wide[dcol].to_numpy(dtype=np.int64)
         covered, total = covered.ravel(), total.ravel()
-        out = {
+        # repeated text as categoricals (cheap to build; the snapshot store writes plain str)
+        out: dict[str, Any] = {
             "member_id": np.repeat(wide["member_id"].to_numpy(dtype=np.int64), k),
-            "content_type": np.repeat(wide["type"].to_numpy(dtype=object), k),
+            "content_type": _repeat_categorical(wide["type"], k),
         }
         if "period" in keys:
-            out["period"] = np.repeat(wide["period"].to_numpy(dtype=object), k)
+            out["period"] = _repeat_categorical(wide["period"], k)
         if "year" in keys:
             out["year"] = np.repeat(wide["year"].to_numpy(dtype=np.int64), k)
-        out["metric"] = np.tile(np.asarray(metric_keys, dtype=object), n)
+        out["metric"] = pd.Categorical.from_codes(
+            np.tile(np.arange(k, dtype=np.int32), n), categories=metric_keys
+        )
         out["covered"] = covered
         out["total"] = total
         if with_ci:
             with np.errstate(divide="ignore", invalid="ignore"):
                 out["coverage"] = np.where(total > 0, covered / np.maximum(total, 1), np.nan)
-        out["source"] = np.full(n * k, SOURCE, dtype=object)
+        out["source"] = pd.Categorical.from_codes(np.zeros(n * k, dtype=np.int8), [SOURCE])
         if with_ci:
             out["ci_low"] = np.full(n * k, np.nan)
             out["ci_high"] = np.full(n * k, np.nan)
-        frame = pd.DataFrame(out)
-        for col in ("content_type", "metric", "source", *(["period"] if "period" in out else [])):
-            frame[col] = frame[col].astype("str")
-        return frame
+        return pd.DataFrame(out)
 
     def _members(self) -> pd.DataFrame:
         con = self.con
@@ -794,15 +863,23 @@ class _Ingest:
         ).df()
         counts_type: dict[int, dict[str, dict[str, int]]] = {}
         by_year: dict[int, dict[str, int]] = {}
-        for mid, ctype, per, year, n in by_type.itertuples(index=False):
-            mid, n = int(mid), int(n)
+        has_year = by_type["year"].notna().to_numpy()
+        rows = zip(
+            by_type["member_id"].to_numpy(dtype=np.int64).tolist(),
+            by_type["type"].to_numpy(dtype=object).tolist(),
+            by_type["period"].to_numpy(dtype=object).tolist(),
+            np.where(has_year, by_type["year"].fillna(0).to_numpy(dtype=np.int64), 0).tolist(),
+            has_year.tolist(),
+            by_type["n"].to_numpy(dtype=np.int64).tolist(),
+            strict=True,
+        )
+        for mid, ctype, per, year, dated, n in rows:
             entry = counts_type.setdefault(mid, {"all": {}, "current": {}, "backfile": {}})
             entry["all"][ctype] = entry["all"].get(ctype, 0) + n
-            if isinstance(per, str):
+            if dated:
                 entry[per][ctype] = entry[per].get(ctype, 0) + n
-            if year is not None and not pd.isna(year):
                 years = by_year.setdefault(mid, {})
-                years[str(int(year))] = years.get(str(int(year)), 0) + n
+                years[str(year)] = years.get(str(year), 0) + n
         ids = base["member_id"].astype("int64")
         members = pd.DataFrame(
             {
@@ -834,6 +911,12 @@ class _Ingest:
 # --------------------------------------------------------------------------------------------
 # Helpers of the streaming path
 # --------------------------------------------------------------------------------------------
+def _repeat_categorical(values: pd.Series, k: int) -> pd.Categorical:
+    """Each value ``k`` times, as a categorical."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    return pd.Categorical.from_codes(np.repeat(codes, k), categories=list(uniques))
+
+
 def _uncompressed_size(path: Path, compression: str) -> int | None:
     """Size of the data: the file size, or gzip's ISIZE trailer (exact for one member < 4 GB)."""
     size = path.stat().st_size
@@ -984,10 +1067,7 @@ def ingest(
     with tempfile.TemporaryDirectory(prefix="bulk-duckdb-") as tmpdir:
         job = _Ingest(year, strict, progress, memory_limit, threads, tmpdir)
         try:
-            job.bytes_total = sum(p.stat().st_size for p in files)
-            reports = []
-            for path in files:
-                reports.append(job.run_file(path))
+            reports = job.run(files)
             members, coverage, years, max_ms = job.tables()
         finally:
             job.close()
@@ -1037,34 +1117,54 @@ def ingest(
     )
 
 
-def evaluate_records(records: Iterable[dict | str]) -> pd.DataFrame:
+def evaluate_records(records: Iterable[dict | str], *, reader: str = "from_json") -> pd.DataFrame:
     """The SQL metrics on each record, one row per record, in order (for tests and checks).
 
-    Columns: every key of :data:`cache.bulk_sql.METRIC_SQL` (bool), ``<key>:num`` and
-    ``<key>:den`` for each depth metric, ``member_id`` and ``year``.
+    ``reader``: ``"from_json"`` (the streaming path's parse) or ``"read_ndjson"`` (the fast
+    path's: the records go through a temporary JSON Lines file). Columns: every key of
+    :data:`cache.bulk_sql.METRIC_SQL` (bool), ``<key>:num`` and ``<key>:den`` for each depth
+    metric, ``member_id`` and ``year``.
     """
     lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
     con = duckdb.connect(config={"threads": 1})
     try:
-        for macro in bulk_sql.MACROS:
-            con.execute(macro).fetchall()
-        con.register(
-            "recs",
-            pa.table(
-                {
-                    "i": pa.array(range(len(lines)), pa.int64()),
-                    "line": pa.array(lines, pa.large_string()),
-                }
-            ),
-        )
-        q = f"SELECT i, from_json(line, '{bulk_sql.WORK_STRUCTURE_JSON}') AS w FROM recs"
-        for level in bulk_sql.HELPER_SQL:
-            q = "SELECT *, " + ", ".join(f"{e} AS {n}" for n, e in level.items()) + f" FROM ({q})"
-        cols = [f'coalesce({e}, false) AS "{k}"' for k, e in bulk_sql.METRIC_SQL.items()]
-        for k, (num, den) in bulk_sql.SHARE_SQL.items():
-            cols += [f'{num} AS "{k}:num"', f'{den} AS "{k}:den"']
-        cols += ["TRY_CAST(trim(w.member) AS BIGINT) AS member_id", f"{bulk_sql.YEAR_SQL} AS year"]
-        return con.execute(f"SELECT {', '.join(cols)} FROM ({q}) ORDER BY i").df()
+        con.execute("SET enable_progress_bar = false").fetchall()
+        with tempfile.TemporaryDirectory(prefix="bulk-eval-") as tmp:
+            for macro in bulk_sql.MACROS:
+                con.execute(macro).fetchall()
+            if reader == "read_ndjson":
+                path = Path(tmp) / "records.jsonl"
+                path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                q = (
+                    "SELECT row_number() OVER () - 1 AS i, t AS w FROM read_ndjson("
+                    f"{_sql_str(str(path))}, columns={bulk_sql.WORK_COLUMNS_SQL}, "
+                    "ignore_errors=true) t"
+                )
+            elif reader == "from_json":
+                table = pa.table(
+                    {
+                        "i": pa.array(range(len(lines)), pa.int64()),
+                        "line": pa.array(lines, pa.large_string()),
+                    }
+                )
+                con.register("recs", table)
+                q = f"SELECT i, from_json(line, '{bulk_sql.WORK_STRUCTURE_JSON}') AS w FROM recs"
+            else:
+                raise ValueError(f"reader must be from_json or read_ndjson, not {reader!r}")
+            for level in bulk_sql.HELPER_SQL:
+                q = (
+                    "SELECT *, "
+                    + ", ".join(f"{e} AS {n}" for n, e in level.items())
+                    + f" FROM ({q})"
+                )
+            cols = [f'coalesce({e}, false) AS "{k}"' for k, e in bulk_sql.METRIC_SQL.items()]
+            for k, (num, den) in bulk_sql.SHARE_SQL.items():
+                cols += [f'{num} AS "{k}:num"', f'{den} AS "{k}:den"']
+            cols += [
+                "TRY_CAST(trim(w.member) AS BIGINT) AS member_id",
+                f"{bulk_sql.YEAR_SQL} AS year",
+            ]
+            return con.execute(f"SELECT {', '.join(cols)} FROM ({q}) ORDER BY i").df()
     finally:
         con.close()
 

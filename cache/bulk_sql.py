@@ -5,8 +5,9 @@ One entry per metric key in :data:`METRIC_SQL` (presence: a boolean expression) 
 predicate of ``metrics.REGISTRY[key]`` and the semantics of docs/architecture.md §4; the unit
 tests run both on the same records and require identical answers.
 
-The expressions read one parsed work ``w`` (``from_json(line, WORK_STRUCTURE)``) and a few
-helper columns computed once per work (:data:`HELPER_SQL`). Scalars the registry type-checks
+The expressions read one parsed work ``w`` (a row of ``read_ndjson(columns=WORK_COLUMNS_SQL)``
+on the fast path, ``from_json(line, WORK_STRUCTURE)`` on the streaming path: the same struct)
+and a few helper columns computed once per work (:data:`HELPER_SQL`). Scalars the registry type-checks
 (``isinstance(v, str)``, ``is True``, ``as_int``) are read as ``JSON`` so the SQL can apply the
 same checks: ``js(j)`` is the string value of a JSON string and NULL for anything else, so a
 number or a list where a string belongs does not count, exactly as in Python.
@@ -129,12 +130,6 @@ MACROS: tuple[str, ...] = (
     # metrics.base.lower: v.strip().lower() for strings
     f"CREATE OR REPLACE TEMP MACRO low(j) AS "
     f"lower(regexp_replace(js(j), '^[{_WS}]+|[{_WS}]+$', '', 'g'))",
-    # low(j) = t, fast for the exact token and for strings that cannot strip/lower to it
-    "CREATE OR REPLACE TEMP MACRO low_is(j, t) AS CASE WHEN j IS NULL THEN false "
-    "WHEN j = '\"' || t || '\"' THEN true "
-    "WHEN left(j, 1) <> '\"' THEN false "
-    "WHEN contains(j, '\\') OR contains(lower(j), t) THEN coalesce(low(j) = t, false) "
-    "ELSE false END",
     # low(j) for the short controlled values (content-version, intended-application, id-type,
     # asserted-by): their usual spellings map directly, anything else goes through low(j)
     "CREATE OR REPLACE TEMP MACRO low_tok(j) AS CASE WHEN j IS NULL THEN NULL "
@@ -143,8 +138,11 @@ MACROS: tuple[str, ...] = (
     # metrics.base.any_nonblank: a non-blank string, or a list holding one
     f"CREATE OR REPLACE TEMP MACRO any_nb(j) AS CASE left(j, 1) "
     f"WHEN '\"' THEN nb(j) "
-    f"WHEN '[' THEN coalesce(list_bool_or(list_transform(from_json(j, '{_JSON_LIST}'), "
-    f"lambda e: nb(e))), false) "
+    # a list whose first element is a plainly non-blank string needs no parsing
+    f"WHEN '[' THEN CASE WHEN substr(j, 2, 1) = '\"' "
+    f"AND substr(j, 3, 1) NOT IN ({_FIRST_CHAR_SLOW_SQL}) THEN true "
+    f"ELSE coalesce(list_bool_or(list_transform(from_json(j, '{_JSON_LIST}'), "
+    f"lambda e: nb(e))), false) END "
     f"ELSE false END",
     # metrics.base.as_int: int, integral float or (signed) digit string; bools are not ints
     "CREATE OR REPLACE TEMP MACRO as_int_slow(j) AS CASE json_type(j) "
@@ -159,6 +157,10 @@ MACROS: tuple[str, ...] = (
     "AND NOT (contains(j, '.') OR contains(j, 'e') OR contains(j, 'E'))",
     "CREATE OR REPLACE TEMP MACRO as_int(j) AS CASE WHEN j IS NULL THEN NULL "
     "WHEN plain_int(j) THEN TRY_CAST(CAST(j AS VARCHAR) AS BIGINT) ELSE as_int_slow(j) END",
+    # as_int(j) = 0, fast for plain integer literals
+    "CREATE OR REPLACE TEMP MACRO is_zero(j) AS CASE WHEN j IS NULL THEN false "
+    "WHEN j IN ('0', '-0') THEN true WHEN plain_int(j) THEN false "
+    "ELSE coalesce(as_int_slow(j) = 0, false) END",
     # metrics.base.positive_int
     "CREATE OR REPLACE TEMP MACRO positive_int_slow(j) AS CASE json_type(j) "
     "WHEN 'UBIGINT' THEN TRY_CAST(j AS UBIGINT) > 0 "
@@ -188,6 +190,9 @@ MACROS: tuple[str, ...] = (
 )
 
 # --- helper columns, computed once per work, level by level (a level may use earlier ones) -----
+# "Any X with Y" over a work distributes over lists: any id entry of any affiliation of any
+# contributor is an entry of the flattened list of all of them, so each nested list is parsed
+# and normalised once and every metric reads the flat result.
 HELPER_SQL: tuple[dict[str, str], ...] = (
     {
         "authors": "coalesce(w.author, [])",
@@ -203,27 +208,42 @@ HELPER_SQL: tuple[dict[str, str], ...] = (
         # every affiliation of every contributor
         "affs": "list_concat(flatten(list_transform(authors, lambda p: p.affiliation)), "
         "flatten(list_transform(others, lambda p: p.affiliation)))",
+        # every id[] entry of every funder
+        "fund_ids": "flatten(list_transform(list_filter(funders, lambda f: f.id IS NOT NULL), "
+        "lambda f: id_list(f.id)))",
         "versions": "list_transform(lics, lambda l: low_tok(l['content-version']))",
         "apps": "list_transform(links, lambda l: low_tok(l['intended-application']))",
     },
     {
-        "aff_ror": "any_of(list_transform(list_filter(affs, lambda a: a.id IS NOT NULL), "
-        "lambda a: has_id_kind(a.id, 'ror')))",
-        "funder_ror": "any_of(list_transform(funders, lambda f: has_id_kind(f.id, 'ror')))",
-        "funder_doi": "any_of(list_transform(funders, "
-        "lambda f: nb(f.DOI) OR has_id_kind(f.id, 'doi')))",
+        # every id[] entry of every affiliation
+        "aff_ids": "flatten(list_transform(list_filter(affs, lambda a: a.id IS NOT NULL), "
+        "lambda a: id_list(a.id)))",
+        # per funder id entry with a non-blank id: its lower-cased id-type ('' if not a string)
+        "fund_kinds": "list_transform(fund_ids, "
+        "lambda e: CASE WHEN nb(e.id) THEN coalesce(low_tok(e['id-type']), '') END)",
+    },
+    {
+        "aff_kinds": "list_transform(aff_ids, "
+        "lambda e: CASE WHEN nb(e.id) THEN coalesce(low_tok(e['id-type']), '') END)",
+        # who asserted each funder DOI given as an id[] entry
+        "fund_doi_by": "list_transform(list_zip(fund_ids, fund_kinds), "
+        "lambda z: CASE WHEN z[2] = 'doi' THEN low_tok(z[1]['asserted-by']) END)",
+    },
+    {
+        "aff_ror": "list_contains(aff_kinds, 'ror')",
+        "funder_ror": "list_contains(fund_kinds, 'ror')",
+        "funder_doi": "any_of(list_transform(funders, lambda f: nb(f.DOI))) "
+        "OR list_contains(fund_kinds, 'doi')",
     },
 )
 
 
 def _asserted(value: str) -> str:
-    """metrics.base.funder_doi_assertions contains `value`."""
+    """metrics.base.funder_doi_assertions contains `value` (either form)."""
     return (
-        "any_of(list_transform(funders, lambda f: "
-        f"low_tok(f['doi-asserted-by']) = '{value}' OR "
-        "any_of(list_transform(id_list(f.id), "
-        f"lambda e: low_tok(e['asserted-by']) = '{value}' AND low_tok(e['id-type']) = 'doi' "
-        "AND nb(e.id)))))"
+        "any_of(list_transform(funders, "
+        f"lambda f: low_tok(f['doi-asserted-by']) = '{value}')) "
+        f"OR list_contains(fund_doi_by, '{value}')"
     )
 
 
@@ -233,6 +253,10 @@ def _version(value: str) -> str:
 
 # scheme http/https, optional userinfo, host creativecommons.org or www.…, optional port
 _CC_RE = r"^(http|https)://([^/?#]*@)?(www\.)?creativecommons\.org(:[^/?#@]*)?([/?#].*)?$"
+# the same on the JSON text of a URL without escapes or surrounding whitespace (the usual case)
+_CC_JSON_RE = (
+    r'^"(http|https)://([^/?#"]*@)?(www\.)?creativecommons\.org(:[^/?#@"]*)?([/?#][^"]*)?"$'
+)
 # urlsplit's view of a licence URL: stripped, tabs and newlines removed, lower-cased
 _CC_URL = f"lower(regexp_replace(js(l.URL), '^[{_WS}]+|[{_WS}]+$|[\\t\\r\\n]', '', 'g'))"
 
@@ -244,7 +268,9 @@ METRIC_SQL: dict[str, str] = {
     "orcid-authenticated": "any_of(list_transform(authors, "
     "lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID))) OR any_of(list_transform("
     "others, lambda p: p['authenticated-orcid'] = 'true' AND nb(p.ORCID)))",
-    "affiliations": "any_of(list_transform(affs, lambda a: nb(a.name) OR has_any_id(a.id)))",
+    # a non-blank name, a bare non-blank id string, or an id[] entry with a non-blank id
+    "affiliations": "any_of(list_transform(affs, lambda a: nb(a.name) OR nb(a.id))) "
+    "OR list_count(aff_kinds) > 0",
     "ror-ids": "aff_ror OR funder_ror",
     "ror-affiliation": "aff_ror",
     "ror-funder": "funder_ror",
@@ -262,13 +288,17 @@ METRIC_SQL: dict[str, str] = {
     "license-vor": _version("vor"),
     "license-am": _version("am"),
     "license-tdm": _version("tdm"),
-    # cheap test first: the JSON text must mention the host (or hold an escape)
-    "license-cc": "any_of(list_transform(lics, lambda l: l.URL IS NOT NULL AND "
-    "(contains(l.URL, '\\') OR contains(lower(l.URL), 'creativecommons.org')) AND "
-    f"coalesce(regexp_matches({_CC_URL}, '{_CC_RE}'), false)))",
+    # cheap tests first: the JSON text must mention the host (or hold an escape); a plain URL
+    # is matched on the JSON text, anything unusual the exact (slow) way
+    "license-cc": "any_of(list_transform(lics, lambda l: CASE "
+    "WHEN l.URL IS NULL THEN false "
+    "WHEN NOT (contains(l.URL, '\\') OR contains(lower(l.URL), 'creativecommons.org')) "
+    "THEN false "
+    f"WHEN regexp_matches(lower(l.URL), '{_CC_JSON_RE}') THEN true "
+    f"ELSE coalesce(regexp_matches({_CC_URL}, '{_CC_RE}'), false) END))",
     "license-start-date": "any_of(list_transform(lics, lambda l: year_of(l.start) IS NOT NULL))",
-    "license-vor-zero-embargo": "any_of(list_transform(list_zip(lics, versions), "
-    "lambda z: z[2] = 'vor' AND as_int(z[1]['delay-in-days']) = 0))",
+    "license-vor-zero-embargo": "any_of(list_transform(lics, "
+    "lambda l: is_zero(l['delay-in-days']) AND low_tok(l['content-version']) = 'vor'))",
     "descriptions": "any_nb(w.description)",
     "clinical-trial-numbers": "len(w['clinical-trial-number']) > 0",
 }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import random
 import re
 import threading
@@ -445,11 +446,19 @@ class CrossrefClient:
             return
 
         stop = threading.Event()
+        arrived: queue.Queue[tuple[list[dict] | None, BaseException | None]] = queue.Queue()
 
-        def page(offset: int) -> list[dict]:
-            if stop.is_set():
-                raise CrossrefError("cancelled")
-            return list(self.get("/members", {"rows": rows, "offset": offset}).get("items") or [])
+        def page(offset: int) -> None:
+            # Results travel through a queue, not the futures, so that each page can be
+            # garbage-collected once the caller has converted it (33 pages of parsed JSON held
+            # to the end would cost a lot of memory and long GC pauses).
+            try:
+                if stop.is_set():
+                    raise CrossrefError("cancelled")
+                message = self.get("/members", {"rows": rows, "offset": offset})
+                arrived.put((list(message.get("items") or []), None))
+            except BaseException as exc:
+                arrived.put((None, exc))
 
         # Queue the other pages before handing page 1 to the caller, who converts it while
         # they download.
@@ -457,9 +466,15 @@ class CrossrefClient:
         executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crossref")
         futures = [executor.submit(page, offset) for offset in offsets]
         try:
-            yield list(first.get("items") or [])
-            for future in as_completed(futures):
-                yield future.result()
+            items = list(first.get("items") or [])
+            del first
+            yield items
+            del items
+            for _ in offsets:
+                items_or_none, error = arrived.get()
+                if error is not None:
+                    raise error
+                yield items_or_none or []
         finally:
             stop.set()  # a failed or abandoned job starts no more requests
             for future in futures:

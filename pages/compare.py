@@ -19,7 +19,7 @@ dash.register_page(__name__, path="/compare", name="Compare", title="Compare mem
 
 P = "compare"
 MAX_MEMBERS = 8
-DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "chart": "bars"}
+DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "chart": "bars", "peers": "size"}
 CHARTS = ("bars", "heatmap")
 
 
@@ -34,6 +34,7 @@ def parse(kwargs: dict) -> dict:
         "type": facade.valid_type(params.first(kwargs.get("type"))) if have else DEFAULTS["type"],
         "period": facade.valid_period(params.first(kwargs.get("period"))),
         "chart": params.choice(kwargs.get("chart"), CHARTS, "bars"),
+        "peers": params.choice(kwargs.get("peers"), facade.PEER_GROUPINGS, "size"),
     }
 
 
@@ -46,8 +47,9 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
         [
             dcc.Location(id=f"{P}-location", refresh=False),
             ui.page_header("Compare members",
-                           "Pick 2–8 members. Bars show each member's coverage; lines show the "
-                           "Crossref-wide DOI-weighted value and the member median."),
+                           "Pick 2–8 members. Bars show each member's coverage; ticks show the "
+                           "Crossref-wide DOI-weighted value and the median member, diamonds the median "
+                           "member of the first member's peer group."),
             dmc.Card(
                 [
                     dmc.MultiSelect(
@@ -61,6 +63,9 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
                         [
                             ui.type_select(f"{P}-type", state["type"]),
                             ui.period_control(f"{P}-period", state["period"]),
+                            dmc.Select(id=f"{P}-peers", label="Peer median of the first member's",
+                                       value=state["peers"], w=240, allowDeselect=False,
+                                       data=[{"value": k, "label": v} for k, v in facade.PEER_GROUPINGS.items()]),
                             html.Div([
                                 dmc.Text("Chart", size="sm", fw=500, mb=3),
                                 dmc.SegmentedControl(id=f"{P}-chart", value=state["chart"],
@@ -99,14 +104,16 @@ def search_options(search, value):
     Input(f"{P}-type", "value"),
     Input(f"{P}-period", "value"),
     Input(f"{P}-chart", "value"),
+    Input(f"{P}-peers", "value"),
 )
-def update(members, type_, period, chart):
-    s = parse({"members": ",".join(members or []), "type": type_, "period": period, "chart": chart})
+def update(members, type_, period, chart, peers="size"):
+    s = parse({"members": ",".join(members or []), "type": type_, "period": period, "chart": chart,
+               "peers": peers})
     search = params.query({"members": s["members"], "type": s["type"], "period": s["period"],
-                           "chart": s["chart"]}, DEFAULTS)
+                           "chart": s["chart"], "peers": s["peers"]}, DEFAULTS)
     if not facade.has_snapshot():
         return search, figures.empty("No data"), None
-    data = facade.compare(s["members"], s["type"], s["period"])
+    data = facade.compare(s["members"], s["type"], s["period"], s["peers"])
     if len(data["ids"]) == 0:
         return search, figures.empty("Pick at least one member above (2–8 to compare).",
                                      "Coverage per metric"), None
@@ -120,6 +127,11 @@ def _label(data: dict, i: int) -> str:
     return f"{short} ({i})"
 
 
+def _peer_label(data: dict) -> str:
+    kind = facade.PEER_GROUPINGS.get(data["peer_by"], data["peer_by"]).lower()
+    return f"Peer median ({kind} '{data['peer_group']}', {data['peer_size']:,} members)"
+
+
 def bars(data: dict, s: dict) -> go.Figure:
     keys = data["metrics"]
     labels = [facade.metric_label(k) for k in keys]
@@ -129,22 +141,29 @@ def bars(data: dict, s: dict) -> go.Figure:
         fig.add_bar(x=labels, y=vals, name=figures.esc(_label(data, i)), marker_color=th.SERIES[n % 8],
                     hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(_label(data, i)) + "</extra>")
     fig.add_scatter(x=labels, y=(data["doi_weighted"].reindex(keys) * 100).round(1),
-                    name="Crossref-wide, DOI-weighted", mode="lines+markers",
-                    line={"color": "#212529", "dash": "dash", "width": 2}, marker={"symbol": "line-ew-open"},
+                    name="Crossref-wide, DOI-weighted", mode="markers",
+                    marker={"symbol": "line-ew-open", "size": 44, "color": "#212529", "line": {"width": 3}},
                     hovertemplate="%{x}: %{y:.1f} % of all works<extra>DOI-weighted</extra>")
     fig.add_scatter(x=labels, y=(data["member_median"].reindex(keys) * 100).round(1),
-                    name="Member median (all members)", mode="lines+markers",
-                    line={"color": th.MUTED, "dash": "dot", "width": 2},
+                    name="Member median (all members)", mode="markers",
+                    marker={"symbol": "line-ew-open", "size": 44, "color": th.MUTED,
+                            "line": {"width": 3, "color": th.MUTED}},
                     hovertemplate="%{x}: %{y:.1f} %<extra>member median</extra>")
+    if data.get("peer_median") is not None:
+        name = _peer_label(data)
+        fig.add_scatter(x=labels, y=(data["peer_median"].reindex(keys) * 100).round(1), name=name,
+                        mode="markers", marker={"symbol": "diamond", "size": 10, "color": th.PEER,
+                                                "line": {"width": 1, "color": "white"}},
+                        hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(name) + "</extra>")
     fig.update_layout(
-        template=figures.TEMPLATE, barmode="group", height=520,
+        template=figures.TEMPLATE, barmode="group", height=560,
         title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
-                            "bars: each member's share of its works; lines: Crossref-wide DOI-weighted "
-                            "and member median"),
+                            "bars: each member's share of its works; ticks: Crossref-wide DOI-weighted and "
+                            "member median; diamonds: median of the first member's peer group"),
         xaxis={"title": {"text": "Metric"}, "tickangle": -30},
-        legend={"y": -0.32, "yanchor": "top", "x": 0, "xanchor": "left", "orientation": "h"},
-        margin={"t": 80, "b": 170},
+        margin={"t": 80},
     )
+    figures.legend_below(fig, 190)
     return figures.pct_axis(fig, "y", "Coverage (% of works)", (0, 100))
 
 
@@ -154,6 +173,9 @@ def heatmap(data: dict, s: dict) -> go.Figure:
     z = [(data["matrix"].loc[i, keys] * 100).round(1).tolist() for i in data["ids"]]
     z.append((data["doi_weighted"].reindex(keys) * 100).round(1).tolist())
     z.append((data["member_median"].reindex(keys) * 100).round(1).tolist())
+    if data.get("peer_median") is not None:
+        ylab.append(_peer_label(data))
+        z.append((data["peer_median"].reindex(keys) * 100).round(1).tolist())
     text = [[figures.na_text(v) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
         z=z, x=[facade.metric_label(k) for k in keys], y=[figures.esc(y) for y in ylab], zmin=0, zmax=100,
@@ -164,8 +186,8 @@ def heatmap(data: dict, s: dict) -> go.Figure:
     fig.update_layout(
         template=figures.TEMPLATE, height=max(360, 48 * len(ylab) + 200),
         title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
-                            "cells: % of each member's works; last rows: Crossref-wide DOI-weighted and "
-                            "member median"),
+                            "cells: % of each member's works; last rows: Crossref-wide DOI-weighted, "
+                            "member median, peer median (member-level)"),
         xaxis={"title": {"text": "Metric"}, "tickangle": -30},
         yaxis={"title": {"text": "Member"}, "autorange": "reversed"},
         margin={"t": 80, "b": 130},

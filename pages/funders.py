@@ -139,10 +139,8 @@ def gap_figure(s: dict, summ: dict) -> go.Figure:
                             "counts of works (the gap sized, not a percentage)"),
         xaxis={"title": {"text": "Works (count)"}, "tickformat": ","},
         yaxis={"autorange": "reversed", "title": {"text": "Member"}},
-        legend={"y": -0.08, "yanchor": "top", "x": 0, "xanchor": "left"},
-        margin={"b": 80},
     )
-    return fig
+    return figures.legend_below(fig, 100)
 
 
 def ranked_table(summ: dict):
@@ -150,7 +148,7 @@ def ranked_table(summ: dict):
     df = grid.pct_records(t, summ["metrics"])
     cols = [
         grid.member_column(width=240),
-        {"field": "country", "headerName": "Country", "width": 100},
+        {"field": "country", "headerName": "Country", "width": 116},
         {"field": "size_tier", "headerName": "Size tier", "width": 110},
         {"field": "works", "headerName": "Works", "valueFormatter": grid.INT_FORMAT, "type": "numericColumn",
          "width": 110},

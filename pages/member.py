@@ -246,9 +246,8 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
                             f"'{figures.esc(pos['group'])}' ({pos['group_size']:,} members)",
                             "member value vs peer median (member-level) and Crossref-wide DOI-weighted"),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
-        legend={"y": -0.16, "yanchor": "top", "x": 0, "xanchor": "left", "orientation": "h"},
-        margin={"b": 110},
     )
+    figures.legend_below(fig, 120)
     return figures.pct_axis(fig, "x", "Coverage (%)", (0, 100))
 
 

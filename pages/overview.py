@@ -26,7 +26,7 @@ GEM_CHOICES = ("any", "gem", "non-gem")
 def parse(kwargs: dict) -> dict:
     """Query args → a clean state dict (anything odd falls back to its default)."""
     have = facade.has_snapshot()
-    countries = sorted(set(facade.members()["country"]) - {""}) if have else []
+    countries = [c for c, _ in facade.country_options()]
     return {
         "type": facade.valid_type(params.first(kwargs.get("type"))) if have else DEFAULTS["type"],
         "period": facade.valid_period(params.first(kwargs.get("period"))),
@@ -50,9 +50,6 @@ def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, mi
         return html.Div([ui.page_header("Overview"), ui.no_snapshot()])
     state = parse({"type": type, "period": period, "country": country, "gem": gem, "tier": tier, "q": q,
                    "min_works": min_works})
-    members = facade.members()
-    country_opts = (members.loc[members["country"] != "", ["country", "country_name"]]
-                    .drop_duplicates("country").sort_values("country_name"))
     controls = dmc.Group(
         [
             ui.type_select(f"{P}-type", state["type"]),
@@ -66,8 +63,7 @@ def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, mi
                           value=state["q"], debounce=350, w=230),
             dmc.MultiSelect(id=f"{P}-country", label="Country", value=state["country"], searchable=True,
                             clearable=True, w=260, placeholder="All countries",
-                            data=[{"value": r.country, "label": f"{r.country_name} ({r.country})"}
-                                  for r in country_opts.itertuples()],
+                            data=[{"value": c, "label": f"{n} ({c})"} for c, n in facade.country_options()],
                             comboboxProps={"zIndex": 400}, maxDropdownHeight=320),
             html.Div([
                 dmc.Text("GEM country", size="sm", fw=500, mb=3),
@@ -232,13 +228,13 @@ def coverage_figure(ct: str, per: str, agg) -> go.Figure:
                 marker_color=th.MEMBER_MEDIAN, text=[figures.na_text(v) for v in md], textposition="outside",
                 cliponaxis=False, hovertemplate="%{y}: %{x:.1f} %<extra>member median</extra>")
     fig.update_layout(
-        template=figures.TEMPLATE, barmode="group", height=max(360, 44 * len(keys) + 140),
+        template=figures.TEMPLATE, barmode="group", height=max(360, 34 * len(keys) + 150),
         title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}",
                             "DOI-weighted (share of all works) vs member median (typical member)"),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
-        legend={"y": -0.12, "yanchor": "top", "x": 0, "xanchor": "left"},
-        margin={"t": 80, "b": 80},
+        margin={"t": 80},
     )
+    figures.legend_below(fig, 100)
     return figures.pct_axis(fig, "x", "Coverage (% of works)", (0, 110))
 
 
@@ -259,10 +255,9 @@ def distribution_figure(ct: str, per: str) -> go.Figure:
     ))
     n = int(stats["n"].max())
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 44 * len(labels) + 140),
+        template=figures.TEMPLATE, height=max(360, 34 * len(labels) + 150),
         title=figures.title(f"Distribution of member coverage — {facade.type_label(ct)}, {per}",
-                            f"member-level: one value per member (up to {n:,} members with works); "
-                            "box = quartiles, whiskers = 1.5 IQR, dashed = mean"),
+                            f"member-level ({n:,} members with works) · box = quartiles · dotted = mean"),
         xaxis={"title": {"text": "Metric"}, "tickangle": -35},
         margin={"t": 80, "b": 110},
     )

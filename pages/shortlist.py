@@ -101,7 +101,8 @@ def layout(type=None, period=None, min_works=None, top=None, w=None, before=None
                              "Crossref's Global Equitable Membership list.", size="xs", c="dimmed", mt="sm"),
                     dmc.Text("Weights (0 = left out of the composite)", size="sm", fw=600, mt="md", mb=4),
                     dmc.Group(weight_inputs, gap="sm", wrap="wrap", id=f"{P}-weights"),
-                    dmc.Button("Reset weights", id=f"{P}-reset", variant="subtle", size="xs", mt="xs"),
+                    dmc.Group(dmc.Button("Reset weights", id=f"{P}-reset", variant="subtle", size="xs"),
+                              justify="flex-start", mt="xs"),
                     ui.download(f"{P}-download"),
                 ],
                 mb="md",
@@ -180,7 +181,7 @@ def group_tables(groups: dict[str, pd.DataFrame], s: dict):
         cols = [
             {"field": "rank", "headerName": "#", "width": 64, "pinned": "left"},
             grid.member_column(width=230, filter_=False),
-            {"field": "country", "headerName": "Country", "width": 96},
+            {"field": "country", "headerName": "Country", "width": 116},
             {"field": "works", "headerName": "Works", "valueFormatter": grid.INT_FORMAT, "type": "numericColumn",
              "width": 104},
             grid.pct_column("score", "Composite", "Weighted mean with the weights above", filter_=False),
@@ -212,7 +213,7 @@ def enrichment_block(s: dict):
         d[c] = (d[c].astype(float) * 100).round(1)
     cols = [
         grid.member_column(width=230, filter_=False),
-        {"field": "country", "headerName": "Country", "width": 96},
+        {"field": "country", "headerName": "Country", "width": 116},
         {"field": "works_after", "headerName": "Works (now)", "valueFormatter": grid.INT_FORMAT,
          "type": "numericColumn", "width": 120},
         {"field": "composite_before", "headerName": "Composite before", "valueFormatter": grid.PCT_FORMAT,

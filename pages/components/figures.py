@@ -24,6 +24,10 @@ pio.templates[TEMPLATE] = go.layout.Template(
     )
 )
 
+# The app's figures start from this small template instead of plotly's large default one, which
+# plotly deep-copies into every new figure (most of a figure callback's time otherwise).
+pio.templates.default = TEMPLATE
+
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "topojsonURL": "/assets/topojson/",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d"], "toImageButtonOptions": {"scale": 2}}
 
@@ -54,6 +58,14 @@ def empty(message: str, title_text: str = "") -> go.Figure:
                       "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
         height=300,
     )
+    return fig
+
+
+def legend_below(fig: go.Figure, bottom: int = 110) -> go.Figure:
+    """Legend in a row at the very bottom of the figure, clear of the x-axis title."""
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
+                              "x": 0.0, "xanchor": "left"},
+                      margin={"b": bottom})
     return fig
 
 

@@ -57,7 +57,7 @@ def league_columns(keys: Sequence[str]) -> list[dict]:
         member_column(),
         {"field": "member_id", "headerName": "ID", "width": 90, "type": "numericColumn",
          "filter": "agNumberColumnFilter", "filterParams": NUMBER_FILTER},
-        {"field": "country", "headerName": "Country", "width": 100, "valueFormatter": TEXT_OR_DASH,
+        {"field": "country", "headerName": "Country", "width": 116, "valueFormatter": TEXT_OR_DASH,
          "tooltipField": "country_name", "filter": "agTextColumnFilter", "filterParams": TEXT_FILTER},
         {"field": "size_tier", "headerName": "Size tier", "width": 110, "sortable": True},
         {"field": "works", "headerName": "Works", "width": 110, "type": "numericColumn",

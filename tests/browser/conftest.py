@@ -42,14 +42,22 @@ def browser_data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def base_url(browser_data_dir):
-    os.environ["DASHBOARD_DATA_DIR"] = str(browser_data_dir)
-    import app  # noqa: F401
-    from cache import facade
+    old = os.environ.get("DASHBOARD_DATA_DIR")
+    os.environ["DASHBOARD_DATA_DIR"] = str(browser_data_dir)  # before the first `import app`
+    try:
+        import app  # noqa: F401
+        from cache import facade
 
-    facade.configure(browser_data_dir)
-    facade.snapshot()  # load once, before the first request
-    with AppServer() as url:
-        yield url
+        facade.configure(browser_data_dir)
+        facade.snapshot()  # load once, before the first request
+        with AppServer() as url:
+            yield url
+        facade.configure(None)
+    finally:
+        if old is None:
+            os.environ.pop("DASHBOARD_DATA_DIR", None)
+        else:
+            os.environ["DASHBOARD_DATA_DIR"] = old
 
 
 @pytest.fixture(scope="session")

@@ -450,8 +450,8 @@ KNOWN_DIFFERENT: list[tuple[dict, str]] = [
 ]
 
 
-def assert_sql_equals_python(works: list[dict]) -> None:
-    frame = evaluate_records(works)
+def assert_sql_equals_python(works: list[dict], reader: str = "from_json") -> None:
+    frame = evaluate_records(works, reader=reader)
     assert len(frame) == len(works)
     for key, metric in metrics.REGISTRY.items():
         for i, work in enumerate(works):
@@ -467,12 +467,15 @@ def assert_sql_equals_python(works: list[dict]) -> None:
     assert got_years == years
 
 
-def test_sql_equals_predicates_on_edge_cases() -> None:
-    assert_sql_equals_python(EDGE_CASES)
+@pytest.mark.parametrize("reader", ["from_json", "read_ndjson"])
+def test_sql_equals_predicates_on_edge_cases(reader: str) -> None:
+    """Both parses (streaming path: from_json; fast path: read_ndjson) give the same answers."""
+    assert_sql_equals_python(EDGE_CASES, reader)
 
 
-def test_sql_known_differences_stay_known() -> None:
-    frame = evaluate_records([w for w, _ in KNOWN_DIFFERENT])
+@pytest.mark.parametrize("reader", ["from_json", "read_ndjson"])
+def test_sql_known_differences_stay_known(reader: str) -> None:
+    frame = evaluate_records([w for w, _ in KNOWN_DIFFERENT], reader=reader)
     for i, (work, key) in enumerate(KNOWN_DIFFERENT):
         assert metrics.REGISTRY[key].predicate(work) is True
         assert not frame.at[i, key]
@@ -483,7 +486,8 @@ def test_sql_equals_predicates_on_generated_works() -> None:
     assert_sql_equals_python(works)
 
 
-def test_sql_equals_predicates_on_real_records() -> None:
+@pytest.mark.parametrize("reader", ["from_json", "read_ndjson"])
+def test_sql_equals_predicates_on_real_records(reader: str) -> None:
     with gzip.open(sample(JSONL_2025), "rt") as fh:
         works = [json.loads(line) for line in fh if line.strip()]
     for name in ITEMS_FILES:
@@ -494,7 +498,7 @@ def test_sql_equals_predicates_on_real_records() -> None:
         message = json.loads(path.read_text(encoding="utf-8")).get("message", {})
         works += message.get("items", []) if "items" in message else [message]
     assert len(works) > 100
-    assert_sql_equals_python(works)
+    assert_sql_equals_python(works, reader)
 
 
 # --------------------------------------------------------------------------------------------
@@ -750,6 +754,31 @@ def test_compressions_plain_and_directories(tmp_path: Path) -> None:
     assert r.works == 60 and r.error_count == 0
     with pytest.raises(BulkIngestError, match="no such file"):
         ingest([tmp_path / "missing.jsonl.gz"], publish=False)
+
+
+def test_batches_attribute_errors_to_the_right_file(tmp_path: Path, monkeypatch) -> None:
+    """Several files go through one DuckDB query; every count and error stays with its file."""
+    monkeypatch.chdir(tmp_path)
+    names = ["one.jsonl.gz", "two three.jsonl.gz", "it's.jsonl.gz", "g[1].jsonl.gz"]
+    for k, name in enumerate(names):
+        lines = [good(i, member=400 + k) for i in range(5 + k)]
+        if k == 1:
+            lines[2] = '{"broken": '
+        Path(name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    items = tmp_path / "items.json.gz"
+    works = list(bulkdata.iter_works(3, seed=4, current_year=YEAR, members=1))
+    items.write_bytes(gzip.compress(json.dumps({"items": [works[0], 7, works[1]]}).encode()))
+    r = ingest([*names, "one.jsonl.gz", str(items)], current_year=YEAR, publish=False)
+    by_name = {Path(f.path).name: f for f in r.files}
+    assert [Path(f.path).name for f in r.files] == [*names, "items.json.gz"]  # read once
+    assert [by_name[n].works for n in names] == [5, 5, 7, 8]
+    # one DuckDB query for the three plain names; "g[1]" would be a glob pattern: streamed
+    assert [f.path_taken for f in r.files] == ["fast", "fast", "fast", "stream", "fast"]
+    assert by_name["two three.jsonl.gz"].errors == 1 and by_name["one.jsonl.gz"].errors == 0
+    assert by_name["items.json.gz"].works == 2 and by_name["items.json.gz"].errors == 1
+    assert [(e.file, e.line) for e in r.errors] == [("two three.jsonl.gz", 3), (str(items), 1)]
+    totals = r.members.set_index("member_id")["total_dois"]
+    assert [totals[400 + k] for k in range(4)] == [5, 5, 7, 8]
 
 
 def test_compaction_gives_the_same_tables(tmp_path: Path, monkeypatch) -> None:

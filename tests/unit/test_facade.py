@@ -249,3 +249,27 @@ def test_pct_formatting():
     assert facade.pct(0.1234) == "12.3 %"
     assert facade.pct(float("nan")) == "—" and facade.pct(None) == "—" and facade.pct("x") == "—"
     assert not math.isnan(0.0) and facade.pct(0.0) == "0.0 %"
+
+
+def test_new_snapshot_is_picked_up_and_old_one_released(tmp_path):
+    import time
+
+    import app  # noqa: F401
+    from cache import facade
+    from tests.browser import synthetic
+
+    first = synthetic.publish(tmp_path, seed=1)
+    facade.configure(tmp_path)
+    try:
+        v1 = facade.view(CT, PER)
+        assert v1.snapshot_id == first
+        time.sleep(1.05)
+        second = synthetic.publish(tmp_path, seed=2)
+        facade._latest = (0.0, None)  # skip the 2 s re-check interval
+        assert facade.snapshot_id() == second
+        v2 = facade.view(CT, PER)
+        assert v2.snapshot_id == second and v2 is not v1
+        assert list(facade._snapshots) == [second]  # the old tables are not kept in memory
+        assert all(k[0] == second for k in facade._views)
+    finally:
+        facade.configure(None)

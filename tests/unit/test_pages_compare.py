@@ -30,15 +30,18 @@ def test_search_is_server_side_and_small(use_synthetic):
 
 def test_update_chart_and_url(use_synthetic):
     c = _c()
-    search, fig, table = c.update(["1001", "1002", "1003"], "journal-article", "current", "bars")
+    search, fig, table = c.update(["1001", "1002", "1003"], "journal-article", "current", "bars", "size")
     assert search == "?members=1001%2C1002%2C1003"
     names = [t.name for t in fig.data]
     assert "Crossref-wide, DOI-weighted" in names and "Member median (all members)" in names
+    assert any(n.startswith("Peer median (size tier") for n in names)
     assert sum(t.type == "bar" for t in fig.data) == 3
+    search, fig, _ = c.update(["1001", "1002"], "journal-article", "current", "bars", "gem")
+    assert "peers=gem" in search and any("GEM" in n for n in [t.name for t in fig.data])
     assert "%" in fig.layout.yaxis.title.text and fig.layout.title.text
-    search, fig, _ = c.update(["1001", "1002"], "journal-article", "current", "heatmap")
+    search, fig, _ = c.update(["1001", "1002"], "journal-article", "current", "heatmap", "size")
     assert "chart=heatmap" in search and fig.data[0].type == "heatmap"
     assert all(v != "nan %" for row in fig.data[0].text for v in row)
-    search, fig, table = c.update([], "journal-article", "current", "bars")
+    search, fig, table = c.update([], "journal-article", "current", "bars", None)
     assert table is None and fig.layout.annotations
     assert c.layout(members="1001,1002", chart="heatmap") is not None
