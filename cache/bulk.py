@@ -1088,7 +1088,8 @@ def ingest(
             else None
         ),
         "works": works,
-        "files": [r.path for r in reports],
+        "files": len(reports),
+        "input_bytes": sum(r.bytes for r in reports),
         "malformed_lines": job.error_count,
         "records_without_member": no_member,
     }

@@ -524,7 +524,7 @@ def search_members(query: Any, limit: int = 20, keep: Iterable[Any] = ()) -> lis
     keep_ids = list(dict.fromkeys(i for i in (parse_member_id(k) for k in keep) if i is not None
                                   and i in m.index))
     out = [_option(m, i) for i in keep_ids]
-    q = query.strip().lower() if isinstance(query, str) else ""
+    q = query.strip().lower()[:100] if isinstance(query, str) else ""
     if q:
         hits: list[int] = []
         qid = parse_member_id(q)
@@ -689,7 +689,7 @@ def league_positions(v: View, flt: LeagueFilter | None = None, sort_model=None,
     if flt.min_works > 0:
         mask &= (t["works"] >= flt.min_works).to_numpy()
     if flt.search:
-        q = flt.search.strip().lower()
+        q = flt.search.strip().lower()[:100]
         hit = t["name_lc"].str.contains(q, regex=False).to_numpy(dtype=bool)
         qid = parse_member_id(q)
         if qid is not None:

@@ -83,8 +83,13 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_viewport_size({"width": 1440, "height": 900})
             print(f"{target}  ({path})")
         browser.close()
+    if not args.data_dir:
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
     if errors:
         print("console errors:", *errors, sep="\n  ")
+        return 1
     return 0
 
 

@@ -1,5 +1,8 @@
 """Browser tests: a demo snapshot in a temporary data dir, the app served in a thread, Chromium.
 
+The snapshot is built once per session; the server and the browser live per test module, so
+nothing of theirs keeps running (or competes for the 2 cores) while later suites run.
+
 The data dir is set in the environment BEFORE `app` is imported. Without /usr/bin/chromium the
 tests skip, except under CI=true, where a missing browser is a failure.
 """
@@ -40,7 +43,7 @@ def browser_data_dir(tmp_path_factory):
     return data_dir
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def base_url(browser_data_dir):
     old = os.environ.get("DASHBOARD_DATA_DIR")
     os.environ["DASHBOARD_DATA_DIR"] = str(browser_data_dir)  # before the first `import app`
@@ -60,7 +63,7 @@ def base_url(browser_data_dir):
             os.environ["DASHBOARD_DATA_DIR"] = old
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(base_url):
     from playwright.sync_api import sync_playwright
 
