@@ -58,14 +58,13 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import typer
 
 from cache import bulk_sql
 
@@ -1176,58 +1175,3 @@ def _file_order(reports: list[FileReport], path: str) -> int:
             return i
     return len(reports)
 
-
-# --------------------------------------------------------------------------------------------
-# CLI (wired by cache/cli.py as `python -m cache bulk FILE…`)
-# --------------------------------------------------------------------------------------------
-def bulk_command(
-    files: Annotated[
-        list[Path],
-        typer.Argument(help='Works files (.jsonl[.gz] or {"items": …} .json[.gz]) or folders.'),
-    ],
-    current_year: Annotated[
-        int | None,
-        typer.Option("--current-year", help="Year that splits current/backfile (default: now)."),
-    ] = None,
-    strict: Annotated[
-        bool,
-        typer.Option("--strict", help="Stop at the first malformed line (non-zero exit)."),
-    ] = False,
-    memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
-    ] = DEFAULT_MEMORY_LIMIT,
-    threads: Annotated[
-        int | None, typer.Option("--threads", help="DuckDB threads (default: all cores).")
-    ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="Data directory (default: $DASHBOARD_DATA_DIR or ~/.cache/crossref-dashboard).",
-            file_okay=False,
-        ),
-    ] = None,
-) -> None:
-    """Score Crossref works files (JSONL or {"items": …}, .gz ok) and publish a bulk snapshot."""
-    from cache.cli import fail, load_settings, progress_bar
-    from cache.errors import SnapshotError
-    from cache.snapshots import SnapshotStore
-
-    settings = load_settings(data_dir)
-    store = SnapshotStore(settings.data_dir)
-    try:
-        with progress_bar("bytes") as progress:
-            result = ingest(
-                files,
-                current_year=current_year,
-                strict=strict,
-                progress=progress,
-                store=store,
-                memory_limit=memory_limit,
-                threads=threads,
-            )
-    except BulkIngestError as exc:
-        fail(f"bulk failed: {exc}")
-    except (SnapshotError, OSError, duckdb.Error) as exc:
-        fail(f"bulk failed: {exc}")
-    typer.echo(result.summary())

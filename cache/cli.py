@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cache.csvsafe import safe_series
 from cache.errors import CrossrefError, SnapshotError
 from cache.settings import Settings
 from cache.snapshots import Snapshot, SnapshotStore
@@ -55,7 +56,6 @@ EXPORT_COLUMNS = (
     "total",
     "coverage",
 )
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,13 +98,6 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield update
 
 
-def neutralise(series: pd.Series) -> pd.Series:
-    """Prefix ``'`` to text cells starting with = + - @ (CSV formula injection)."""
-    text = series.fillna("").astype(str)
-    risky = text.str.startswith(FORMULA_PREFIXES)
-    return text.where(~risky, "'" + text)
-
-
 def _float_text(value: float) -> str:
     """Shortest repr that round-trips (so the CSV equals the server's float); NaN → ``""``."""
     return "" if value != value else repr(float(value))
@@ -117,10 +110,10 @@ def coverage_export_frame(snapshot: Snapshot) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "member_id": cov["member_id"].to_numpy(),
-            "member_name": neutralise(cov["member_id"].map(names)).to_numpy(),
-            "content_type": neutralise(cov["content_type"]).to_numpy(),
-            "period": neutralise(cov["period"]).to_numpy(),
-            "metric": neutralise(cov["metric"]).to_numpy(),
+            "member_name": safe_series(cov["member_id"].map(names)).to_numpy(),
+            "content_type": safe_series(cov["content_type"]).to_numpy(),
+            "period": safe_series(cov["period"]).to_numpy(),
+            "metric": safe_series(cov["metric"]).to_numpy(),
             "covered": cov["covered"].to_numpy(),
             "total": cov["total"].to_numpy(),
             "coverage": [_float_text(v) for v in cov["coverage"].tolist()],
@@ -313,7 +306,7 @@ def mock(
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
-        pass
+        typer.echo("stopping the mock")
     finally:
         server.stop()
 
@@ -333,6 +326,112 @@ def demo(
             result = run_demo_refresh(settings, members, progress)
     except (CrossrefError, SnapshotError, OSError) as exc:
         fail(f"demo failed: {exc} — {_previous_note(previous)}")
+    typer.echo(result.summary())
+
+
+@app.command()
+def works(
+    member: Annotated[int, typer.Option("--member", help="Member id to drill into.")],
+    gap_cap: Annotated[
+        int, typer.Option("--gap-cap", min=1, help="Most DOIs listed per missing element.")
+    ] = 1000,
+    max_types: Annotated[
+        int, typer.Option("--max-types", min=1, help="Content types counted (largest first).")
+    ] = 2,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Work-level drill-down: trials, licence quality, depth, per-year coverage, DOIs to fix."""
+    from cache import works as drilldown
+    from cache.client import CrossrefClient
+
+    settings = load_settings(data_dir)
+    try:
+        with (
+            CrossrefClient(settings, use_cache=not no_cache) as client,
+            progress_bar("requests") as progress,
+        ):
+            result = drilldown.drill_down(
+                client, member, gap_cap=gap_cap, max_types=max_types,
+                progress=lambda done, total, _label: progress(done, total),
+            )
+            stats = client.stats
+    except (CrossrefError, OSError) as exc:
+        fail(f"works failed: {exc} (re-run to resume: finished requests are cached for 24 h)")
+    path = drilldown.save(settings, result)
+    missing = sum(g["missing"] for g in result["gaps"].values())
+    typer.echo(
+        f"member={member} requests={stats.requests} cache_hits={stats.cache_hits} "
+        f"retries={stats.retries} 429s={stats.http_429} duration={result['duration_s']:.1f}s "
+        f"gaps={missing} saved={path}"
+    )
+
+
+@app.command()
+def funder(
+    id_or_query: Annotated[
+        str, typer.Argument(help="Funder Registry DOI (10.13039/…), ROR ID or a name.")
+    ],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Per-funder view: per publisher, the share of works with award numbers and own funder IDs."""
+    from cache import funder as funders
+    from cache.client import CrossrefClient
+
+    settings = load_settings(data_dir)
+    try:
+        with CrossrefClient(settings) as client:
+            record = funders.resolve(client, id_or_query)
+            report = funders.funder_report(client, record)
+    except funders.FunderNotFound as exc:
+        fail(f"funder: {exc}")
+    except (CrossrefError, OSError) as exc:
+        fail(f"funder failed: {exc}")
+    path = funders.save(settings, report)
+    typer.echo(
+        f"funder={report['id']} name={report['name']!r} "
+        f"publishers={len(report['publishers'])} saved={path}"
+    )
+
+
+@app.command()
+def bulk(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help='Works files (.jsonl[.gz] or {"items": …} .json[.gz]) or folders.'),
+    ],
+    current_year: Annotated[
+        int | None,
+        typer.Option("--current-year", help="Year that splits current/backfile (default: now)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first malformed line (non-zero exit).")
+    ] = False,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
+    ] = "1GB",
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="DuckDB threads (default: all cores).")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Score Crossref works files with DuckDB and publish a snapshot with source "bulk"."""
+    import duckdb
+
+    from cache.bulk import BulkIngestError, ingest
+
+    settings = load_settings(data_dir)
+    store = SnapshotStore(settings.data_dir)
+    try:
+        with progress_bar("bytes") as progress:
+            result = ingest(
+                files, current_year=current_year, strict=strict, progress=progress,
+                store=store, memory_limit=memory_limit, threads=threads,
+            )
+    except (BulkIngestError, SnapshotError, OSError, duckdb.Error) as exc:
+        fail(f"bulk failed: {exc}")
     typer.echo(result.summary())
 
 

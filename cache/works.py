@@ -28,6 +28,7 @@ from typing import Any
 
 import metrics
 from cache.client import CrossrefClient
+from cache.csvsafe import safe_text
 from cache.settings import Settings
 from metrics.scoring import ALL_TYPES, wilson_interval
 
@@ -307,11 +308,6 @@ def gaps_csv(result: dict, metric_keys: Iterable[str] | None = None) -> str:
     gaps = result.get("gaps") or {}
     for key in metric_keys or gaps:
         for item in (gaps.get(key) or {}).get("dois", []):
-            writer.writerow([key, *(_safe_cell(item.get(f)) for f in ("DOI", "title", "type")),
+            writer.writerow([key, *(safe_text(item.get(f)) for f in ("DOI", "title", "type")),
                              item.get("year") or ""])
     return out.getvalue()
-
-
-def _safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

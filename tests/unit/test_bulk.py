@@ -829,31 +829,18 @@ def test_default_store_is_the_settings_data_dir(tmp_path: Path, monkeypatch) -> 
 
 
 def test_bulk_command_prints_summary_and_errors(tmp_path: Path) -> None:
-    typer = pytest.importorskip("typer")
     from typer.testing import CliRunner
 
-    app = typer.Typer()
-    app.command()(bulk.bulk_command)
-    app.command("noop")(lambda: None)  # keep `bulk_command` a sub-command
+    from cache.cli import app
+
     mixed = write_mixed(tmp_path / "mixed.jsonl.gz")
     runner = CliRunner()
-    res = runner.invoke(
-        app,
-        [
-            "bulk-command",
-            str(mixed),
-            "--current-year",
-            "2026",
-            "--data-dir",
-            str(tmp_path / "data"),
-        ],
-    )
+    data = ["--data-dir", str(tmp_path / "data")]
+    res = runner.invoke(app, ["bulk", str(mixed), "--current-year", "2026", *data])
     assert res.exit_code == 0, res.output
     assert "4 works of 1 members" in res.output and f"{mixed}:3: invalid UTF-8" in res.output
     assert "published snapshot" in res.output
-    res = runner.invoke(
-        app, ["bulk-command", str(mixed), "--strict", "--data-dir", str(tmp_path / "data")]
-    )
+    res = runner.invoke(app, ["bulk", str(mixed), "--strict", *data])
     assert res.exit_code == 1 and f"{mixed}:3" in res.output
 
 

@@ -265,7 +265,7 @@ def test_new_snapshot_is_picked_up_and_old_one_released(tmp_path):
         assert v1.snapshot_id == first
         time.sleep(1.05)
         second = synthetic.publish(tmp_path, seed=2)
-        facade._latest = (0.0, None)  # skip the 2 s re-check interval
+        facade.loader._latest = (0.0, None)  # skip the 2 s re-check interval
         assert facade.snapshot_id() == second
         v2 = facade.view(CT, PER)
         assert v2.snapshot_id == second and v2 is not v1

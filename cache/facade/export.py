@@ -1,0 +1,63 @@
+"""CSV and formatting helpers: formula-neutralised CSV text, percentages, JSON-safe scalars."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cache.csvsafe import safe_series, safe_text
+
+NA = "—"
+
+
+def csv_safe(value: Any) -> Any:
+    """Neutralise spreadsheet formulas: text starting with = + - @ (or tab/CR) gets a leading '.
+    Non-text values are returned unchanged."""
+    return safe_text(value) if isinstance(value, str) else value
+
+
+def to_csv(df: pd.DataFrame) -> str:
+    """CSV text of `df` with every text cell (and header) neutralised; N/A cells left empty."""
+    out = pd.DataFrame(index=range(len(df)))
+    for i, col in enumerate(df.columns):
+        series = df.iloc[:, i]
+        name = str(csv_safe(str(col)))
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            out[name] = series.to_numpy()
+        else:
+            out[name] = safe_series(series.astype(object)).to_numpy(dtype=object)
+    return out.to_csv(index=False, lineterminator="\n", na_rep="")
+
+
+def pct(value: Any, digits: int = 1) -> str:
+    """0–1 → '12.3 %'; N/A → '—'."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return NA
+    if not math.isfinite(f):
+        return NA
+    return f"{f * 100:.{digits}f} %"
+
+
+def _py(x: Any) -> Any:
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return None if np.isnan(x) else float(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _loads(x: Any) -> Any:
+    if isinstance(x, str):
+        try:
+            return json.loads(x)
+        except ValueError:
+            return None
+    return x

@@ -1,0 +1,148 @@
+"""Member report: per-metric values, peer position, works per year and type, change over time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from metrics import scoring
+
+from .loader import _memoised, _read_coverage, snapshot_id, snapshots
+from .roster import member, members
+from .views import _slice, view
+from .vocab import metric_label
+
+logger = logging.getLogger(__name__)
+
+
+PEER_GROUPINGS = {"size": "Size tier", "gem": "GEM / non-GEM", "country": "Country"}
+
+
+def _groups(by: str) -> pd.Series:
+    def compute():
+        g = scoring.peer_groups(members().reset_index(drop=True), by)
+        return pd.Series(np.asarray(g, dtype=object), index=members().index).astype(str)
+
+    return _memoised(("groups", by), compute)
+
+
+def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFrame:
+    """Per metric: label, value (0–1 or NaN), covered, total."""
+    v = view(content_type, period)
+    rows = []
+    for k in v.metrics:
+        val = v.matrix.at[member_id, k] if member_id in v.matrix.index else np.nan
+        cov = v.covered.at[member_id, k] if member_id in v.covered.index else np.nan
+        tot = v.total.at[member_id, k] if member_id in v.total.index else np.nan
+        rows.append({"metric": k, "label": metric_label(k), "value": float(val),
+                     "covered": None if pd.isna(cov) else int(cov),
+                     "total": None if pd.isna(tot) else int(tot)})
+    return pd.DataFrame(rows)
+
+
+def peer_position(member_id: int, content_type: str, period: str, by: str = "size") -> dict:
+    """Percentile within the member's peer group, peer median, Crossref-wide DOI-weighted value."""
+    by = by if by in PEER_GROUPINGS else "size"
+    v = view(content_type, period)
+    groups = _groups(by)
+    group = str(groups.get(member_id, ""))
+
+    def ranks():
+        active = v.works.reindex(v.matrix.index).fillna(0) > 0
+        mat = v.matrix.loc[active].copy()
+        mat["__composite"] = v.composite.reindex(mat.index)
+        g = groups.reindex(mat.index)
+        pr = scoring.percentile_ranks(mat, g)
+        med = mat.groupby(g).median()
+        sizes = g.value_counts()
+        return pr, med, sizes
+
+    pr, med, sizes = v.cached(("peer", by), ranks)
+    rows = []
+    for k in [*v.metrics, "__composite"]:
+        value = v.matrix.at[member_id, k] if (k != "__composite" and member_id in v.matrix.index) else (
+            v.composite.get(member_id, np.nan) if k == "__composite" else np.nan)
+        rows.append({
+            "metric": k,
+            "label": "Composite score" if k == "__composite" else metric_label(k),
+            "value": float(value) if value is not None else np.nan,
+            "percentile": float(pr.at[member_id, k]) if member_id in pr.index else np.nan,
+            "peer_median": float(med.at[group, k]) if group in med.index else np.nan,
+            "crossref_doi_weighted": float(v.agg.at[k, "doi_weighted"]) if k in v.agg.index else np.nan,
+            "crossref_member_median": float(v.agg.at[k, "member_median"]) if k in v.agg.index else np.nan,
+        })
+    return {"by": by, "group": group, "group_size": int(sizes.get(group, 0)),
+            "frame": pd.DataFrame(rows)}
+
+
+def works_by_year(member_id: int) -> pd.DataFrame:
+    info = member(member_id) or {}
+    data = info.get("dois_by_year") or {}
+    rows = []
+    if isinstance(data, Mapping):
+        for y, n in data.items():
+            try:
+                rows.append((int(y), int(n)))
+            except (TypeError, ValueError):
+                continue
+    elif isinstance(data, list):  # [[year, n], …] as Crossref's breakdowns
+        for item in data:
+            try:
+                rows.append((int(item[0]), int(item[1])))
+            except (TypeError, ValueError, IndexError):
+                continue
+    return pd.DataFrame(sorted(rows), columns=["year", "works"])
+
+
+def counts_by_type(member_id: int, period: str = "all") -> pd.DataFrame:
+    info = member(member_id) or {}
+    ct = info.get("counts_type") or {}
+    data = ct.get(period) if isinstance(ct, Mapping) else None
+    rows = []
+    if isinstance(data, Mapping):
+        for t, n in data.items():
+            try:
+                rows.append((str(t), int(n)))
+            except (TypeError, ValueError):
+                continue
+    return pd.DataFrame(sorted(rows, key=lambda r: -r[1]), columns=["content_type", "works"])
+
+
+def previous_snapshot_id(sid: str | None = None) -> str | None:
+    sid = sid or snapshot_id()
+    ids = [m.get("id") for m in snapshots() if m.get("id")]
+    ids = sorted(set(ids), reverse=True)
+    older = [i for i in ids if sid is None or i < sid]
+    return older[0] if older else None
+
+
+
+
+def change_since_previous(member_id: int, content_type: str, period: str) -> dict:
+    """Per metric: value now, value in the previous snapshot, change (percentage points)."""
+    prev = previous_snapshot_id()
+    if prev is None:
+        return {"previous": None, "frame": None}
+
+    def compute():
+        try:
+            old = _read_coverage(prev, period=period, member_ids=[member_id], content_type=content_type)
+            old_sub = _slice(old, content_type, period) if len(old) else old
+            old_m = (scoring.coverage_matrix(old_sub, content_type, period)
+                     if len(old_sub) else pd.DataFrame())
+        except Exception:
+            logger.exception("reading previous snapshot %s failed", prev)
+            return None
+        now = member_metrics(member_id, content_type, period)
+        before = [float(old_m.at[member_id, k]) if (member_id in old_m.index and k in old_m.columns)
+                  else np.nan for k in now["metric"]]
+        now["before"] = before
+        now["change_pp"] = (now["value"] - now["before"]) * 100
+        return now
+
+    frame = _memoised(("change", member_id, content_type, period, prev), compute)
+    prev_meta = next((m for m in snapshots() if m.get("id") == prev), {"id": prev})
+    return {"previous": prev_meta, "frame": frame}

@@ -1,0 +1,302 @@
+"""Work-level drill-down of one member: the saved result (`cache/works.py`) and running one.
+
+`worklevel(member_id)` reads `drilldown/member-<id>.json` (memoised on the file's mtime) and wraps it
+in a `WorkLevel` whose methods give pages ready-to-show frames; `run_worklevel()` runs the
+drill-down against Crossref (paced by the client, resumable through the raw-response cache) and
+saves it. Pages never touch the file or the client themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+import metrics
+from metrics import scoring
+
+from .loader import settings
+from .roster import parse_member_id
+
+logger = logging.getLogger(__name__)
+
+#: Registry metrics the member summary does not carry: only a drill-down measures them.
+WORK_LEVEL_KEYS: tuple[str, ...] = tuple(k for k, m in metrics.REGISTRY.items() if not m.coverage_key)
+
+_memo_lock = threading.Lock()
+_memo: dict[str, tuple[tuple[int, int], WorkLevel]] = {}  # file path → ((mtime_ns, size), result)
+_MEMO_MAX = 32
+
+
+def label(key: str) -> str:
+    try:
+        return metrics.get(key).label
+    except KeyError:
+        return str(key)
+
+
+def _num(x: Any) -> float:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return f if math.isfinite(f) else math.nan
+
+
+def _pct0(x: float) -> str:
+    return f"{x * 100:.0f}"
+
+
+def estimate_text(value: float, ci_low: float, ci_high: float, n: int, unit: str = "") -> str:
+    """'≈ 42 % (95 % CI 33–52 %, n = 100)': how every sample-based figure is shown."""
+    if math.isnan(value):
+        return "not measured"
+    ci = (f"95 % CI {_pct0(ci_low)}–{_pct0(ci_high)} %, "
+          if not (math.isnan(ci_low) or math.isnan(ci_high)) else "")
+    return f"≈ {_pct0(value)} % ({ci}n = {n:,}{unit})"
+
+
+@dataclass
+class WorkLevel:
+    """A saved drill-down result (the document of `cache.works.drill_down`) with query helpers."""
+
+    doc: dict
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    # -- facts ---------------------------------------------------------------------------------
+    @property
+    def member_id(self) -> int:
+        return int(self.doc.get("member_id") or 0)
+
+    @property
+    def created(self) -> str:
+        return str(self.doc.get("created") or "")
+
+    @property
+    def types(self) -> list[str]:
+        return [str(t) for t in self.doc.get("types") or [] if isinstance(t, str)]
+
+    @property
+    def current_year(self) -> int | None:
+        y = self.doc.get("current_year")
+        return int(y) if isinstance(y, int | float) and not isinstance(y, bool) else None
+
+    @property
+    def gap_period(self) -> str:
+        p = self.doc.get("gap_period")
+        return p if p in scoring.PERIODS else "current"
+
+    @property
+    def gap_cap(self) -> int:
+        try:
+            return int(self.doc.get("gap_cap") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def requests(self) -> int:
+        try:
+            return int(self.doc.get("requests") or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def duration_s(self) -> float:
+        d = _num(self.doc.get("duration_s"))
+        return 0.0 if math.isnan(d) else d
+
+    def period_text(self, period: str) -> str:
+        """'2024–2026' style years of a period (from the result's current year)."""
+        y = self.current_year
+        if y is None:
+            return period
+        return {"current": f"published {y - 2}–{y}", "backfile": f"published up to {y - 3}",
+                "all": "all years"}.get(period, period)
+
+    # -- coverage rows -------------------------------------------------------------------------
+    def coverage(self) -> pd.DataFrame:
+        def compute():
+            rows = [r for r in self.doc.get("coverage") or [] if isinstance(r, Mapping)]
+            cols = ["content_type", "period", "metric", "covered", "total", "coverage", "source",
+                    "ci_low", "ci_high"]
+            df = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+            for c in ("covered", "total"):
+                df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0).astype("int64")
+            for c in ("coverage", "ci_low", "ci_high"):
+                df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+            for c in ("content_type", "period", "metric", "source"):
+                df[c] = df[c].astype(object).where(df[c].notna(), "").astype(str)
+            return df
+
+        return self._cached("coverage", compute)
+
+    def metric_table(self, content_type: str, period: str,
+                     keys: Iterable[str] = WORK_LEVEL_KEYS) -> pd.DataFrame:
+        """One row per metric (registry order) for a content type and period.
+
+        Columns: metric, label, family, status ("measured" | "estimate" | "not measured" | "n/a"),
+        source, value (0–1 or NaN), covered, total, ci_low, ci_high, text (what to show).
+        """
+        cov = self.coverage()
+        sub = cov[(cov["content_type"] == content_type) & (cov["period"] == period)]
+        by_metric = dict(list(sub.groupby("metric", sort=False)))
+        rows = []
+        for k in keys:
+            m = metrics.REGISTRY.get(k)
+            if m is None:
+                continue
+            g = by_metric.get(k)
+            row = {"metric": k, "label": m.label, "family": m.family_label, "status": "not measured",
+                   "source": "", "value": math.nan, "covered": None, "total": None,
+                   "ci_low": math.nan, "ci_high": math.nan, "text": "not measured"}
+            if g is not None and len(g):
+                # exact counts win over a sample of the same metric
+                g = g.sort_values("source", key=lambda s: s.map({"filter": 0, "sample": 1}).fillna(2))
+                r = g.iloc[0]
+                total, covered = int(r["total"]), int(r["covered"])
+                row.update(source=r["source"], covered=covered, total=total)
+                if total <= 0:
+                    row.update(status="n/a", text="— (no works)")
+                elif r["source"] == "sample":
+                    value = covered / total
+                    unit = " authors" if m.kind == "depth" else " works"
+                    row.update(status="estimate", value=value, ci_low=_num(r["ci_low"]),
+                               ci_high=_num(r["ci_high"]),
+                               text=estimate_text(value, _num(r["ci_low"]), _num(r["ci_high"]),
+                                                  total, unit))
+                else:
+                    value = covered / total
+                    row.update(status="measured", value=value,
+                               text=f"{value * 100:.1f} % ({covered:,} of {total:,} works)")
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # -- per-year coverage ----------------------------------------------------------------------
+    def years(self) -> pd.DataFrame:
+        """year, metric, label, covered, total, coverage (0–1): all content types together."""
+        def compute():
+            rows = []
+            for r in self.doc.get("years") or []:
+                if not isinstance(r, Mapping):
+                    continue
+                try:
+                    year, covered, total = int(r["year"]), int(r["covered"]), int(r["total"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if total <= 0:
+                    continue
+                rows.append({"year": year, "metric": str(r.get("metric") or ""), "covered": covered,
+                             "total": total})
+            df = pd.DataFrame(rows, columns=["year", "metric", "covered", "total"])
+            df = df[df["metric"].isin(list(metrics.REGISTRY))]
+            df["label"] = df["metric"].map(label)
+            df["coverage"] = df["covered"] / df["total"]
+            return df.sort_values(["metric", "year"]).reset_index(drop=True)
+
+        return self._cached("years", compute)
+
+    def year_metrics(self) -> list[str]:
+        present = set(self.years()["metric"])
+        return [k for k in metrics.REGISTRY if k in present]
+
+    # -- gap lists -----------------------------------------------------------------------------
+    def gap_metrics(self) -> list[str]:
+        gaps = self.doc.get("gaps") or {}
+        return [k for k in metrics.REGISTRY if isinstance(gaps.get(k), Mapping)]
+
+    def gap(self, key: str) -> dict:
+        """{missing, capped, shown, rows: [{DOI, title, type, year}]} for one metric."""
+        g = (self.doc.get("gaps") or {}).get(key)
+        if not isinstance(g, Mapping):
+            return {"missing": None, "capped": False, "shown": 0, "rows": []}
+        rows = []
+        for item in g.get("dois") or []:
+            if not isinstance(item, Mapping):
+                continue
+            year = item.get("year")
+            rows.append({"DOI": str(item.get("DOI") or ""), "title": str(item.get("title") or ""),
+                         "type": str(item.get("type") or ""),
+                         "year": int(year) if isinstance(year, int) and not isinstance(year, bool)
+                         else None})
+        try:
+            missing = int(g.get("missing"))
+        except (TypeError, ValueError):
+            missing = len(rows)
+        return {"missing": missing, "capped": bool(g.get("capped")), "shown": len(rows), "rows": rows}
+
+    def gaps_csv(self, key: str) -> str:
+        from cache import works
+
+        return works.gaps_csv(self.doc, [key])
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+
+def worklevel(member_id: Any) -> WorkLevel | None:
+    """The saved drill-down of a member, or None (never saved, unreadable, or another member's)."""
+    mid = parse_member_id(member_id)
+    if mid is None:
+        return None
+    from cache import works
+
+    cfg = settings()
+    path = works.result_path(cfg, mid)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    stamp = (st.st_mtime_ns, st.st_size)
+    with _memo_lock:
+        hit = _memo.get(str(path))
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+    try:
+        doc = works.load(cfg, mid)
+    except (OSError, ValueError):
+        logger.exception("reading the work-level result of member %s failed", mid)
+        return None
+    if not isinstance(doc, dict) or parse_member_id(doc.get("member_id")) != mid:
+        return None
+    wl = WorkLevel(doc)
+    with _memo_lock:
+        if len(_memo) >= _MEMO_MAX:
+            _memo.clear()
+        _memo[str(path)] = (stamp, wl)
+    return wl
+
+
+def worklevel_csv(member_id: Any, key: str) -> str | None:
+    wl = worklevel(member_id)
+    if wl is None or key not in wl.gap_metrics():
+        return None
+    return wl.gaps_csv(key)
+
+
+def run_worklevel(member_id: int, progress: Callable[[int, int, str], Any] | None = None,
+                  **options: Any) -> WorkLevel:
+    """Run the drill-down for one member against Crossref, save it and return it.
+
+    Slow (tens of paced list requests); call it from the CLI or a background callback only.
+    `options` go to `cache.works.drill_down` (gap_cap, gap_period, max_types, current_year).
+    """
+    from cache import works
+    from cache.client import CrossrefClient
+
+    mid = parse_member_id(member_id)
+    if mid is None:
+        raise ValueError(f"not a member id: {member_id!r}")
+    cfg = settings()
+    with CrossrefClient(cfg, use_cache=True) as client:
+        result = works.drill_down(client, mid, progress=progress, **options)
+    path = works.save(cfg, result)
+    with _memo_lock:
+        _memo.pop(str(path), None)
+    return worklevel(mid) or WorkLevel(result)
