@@ -19,16 +19,23 @@ import time
 
 import dash
 import dash_mantine_components as dmc
-from dash import Dash, dcc, html
+import diskcache
+from dash import Dash, DiskcacheManager, dcc, html
 
 from cache import facade
-from cache.settings import Settings
+from cache.settings import Settings, ensure_private_dir
 from pages.components import badges, theme
 
 logger = logging.getLogger("app")
 
 settings = Settings.from_env()
-facade.configure(settings.data_dir)
+facade.configure(settings.data_dir, settings=settings)
+
+# Background callbacks (the member page's work-level drill-down) run in a child process; their
+# progress and results pass through this diskcache. It pickles, so it lives in the private (0700)
+# data dir; results are deleted once read (no `cache_by`), so a finished job is never replayed.
+ensure_private_dir(settings.data_dir)
+background_callback_manager = DiskcacheManager(diskcache.Cache(str(ensure_private_dir(settings.jobs_dir))))
 
 app = Dash(
     __name__,
@@ -40,6 +47,7 @@ app = Dash(
     update_title=None,
     suppress_callback_exceptions=False,
     meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    background_callback_manager=background_callback_manager,
 )
 server = app.server
 app.config.include_assets_files = True
@@ -119,7 +127,7 @@ app.layout = shell
 def ensure_data(cfg: Settings | None = None) -> str | None:
     """Build the demo snapshot when no snapshot exists (prints what it does). Returns the id."""
     cfg = cfg or settings
-    facade.configure(cfg.data_dir)
+    facade.configure(cfg.data_dir, settings=cfg)
     existing = facade.snapshot_id()
     if existing:
         print(f"Serving snapshot {existing} from {cfg.data_dir}", flush=True)
@@ -132,7 +140,7 @@ def ensure_data(cfg: Settings | None = None) -> str | None:
 
     t0 = time.perf_counter()
     sid = demo.ensure_snapshot(cfg)
-    facade.configure(cfg.data_dir)
+    facade.configure(cfg.data_dir, settings=cfg)
     print(f"Demo snapshot {sid} published in {time.perf_counter() - t0:.1f} s.", flush=True)
     return sid
 

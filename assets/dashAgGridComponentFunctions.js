@@ -33,3 +33,22 @@ dagcomponentfuncs.MemberLink = function (props) {
         text
     );
 };
+
+/* A DOI as a link to https://doi.org/<DOI>. The DOI is untrusted text: it is only ever a child
+   string (escaped by React) and, percent-encoded segment by segment, the path of a fixed
+   https://doi.org/ URL, so no other scheme or host can come out of it. */
+dagcomponentfuncs.DoiLink = function (props) {
+    if (props.value === null || props.value === undefined || props.value === '') {
+        return null;
+    }
+    var doi = String(props.value);
+    if (!/^10\.[0-9]{4,9}\//.test(doi)) {
+        return React.createElement('span', null, doi);
+    }
+    var href = 'https://doi.org/' + doi.split('/').map(encodeURIComponent).join('/');
+    return React.createElement(
+        'a',
+        {href: href, className: 'doi-link', target: '_blank', rel: 'noopener noreferrer', title: doi},
+        doi
+    );
+};

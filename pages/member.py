@@ -6,6 +6,8 @@ URL: /member/<member_id>?type=journal-article&period=current&peers=size
 
 from __future__ import annotations
 
+import logging
+
 import dash
 import dash_mantine_components as dmc
 import numpy as np
@@ -13,8 +15,10 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from cache import facade
-from pages.components import figures, grid, help, params, ui
+from pages.components import figures, grid, help, params, ui, worklevel
 from pages.components import theme as th
+
+logger = logging.getLogger(__name__)
 
 
 def _title(member_id=None, **_):
@@ -108,16 +112,7 @@ def report(mid: int, state: dict) -> html.Div:
                 cols={"base": 1, "lg": 2}, spacing="md", mb="md",
             ),
             ui.section("Why each element matters and how to improve it", html.Div(id=f"{P}-help")),
-            ui.section(
-                "Work-level detail",
-                html.Div(
-                    dmc.Text("Work-level detail is not loaded for this member. (Per-DOI gap lists and "
-                             "coverage by publication year appear here when available.)",
-                             size="sm", c="dimmed"),
-                    id="member-worklevel",
-                    className="member-worklevel",
-                ),
-            ),
+            worklevel.section(mid, state["type"], state["period"]),
         ]
     )
 
@@ -188,12 +183,12 @@ def update_report(type_, period, peers, state):
         empty = dmc.Alert(f"This member has no {facade.type_label(ct).lower()} works in the "
                           f"{facade.PERIOD_LABELS[per].lower()} period: every value is N/A (—).",
                           color="gray", mb="md")
-    values = {r.metric: facade.pct(r.value) for r in mm.itertuples()}
+    values = {r.metric: r.text for r in mm.itertuples()}
     return (
         params.query({"type": ct, "period": per, "peers": s["peers"]}, DEFAULTS),
         coverage_figure(mm, ct, per),
         peer_figure(pos, ct, per),
-        peer_table(pos),
+        peer_table(pos, mm),
         years_figure(mid),
         change_block(change),
         help.metric_help(mm["metric"], values),
@@ -201,26 +196,48 @@ def update_report(type_, period, peers, state):
     )
 
 
+def _bar_text(r) -> str:
+    """Label of one coverage bar: the value with covered/total, an estimate, or why it is empty."""
+    if r.status == "not measured":
+        return "not measured"
+    if r.status == "n/a" or not r.total:
+        return "— (no works)"
+    if r.status == "estimate":
+        return r.text
+    return f"{figures.na_text(r.value * 100)} ({int(r.covered):,}/{int(r.total):,})"
+
+
 def coverage_figure(mm, ct: str, per: str) -> go.Figure:
     if mm["total"].fillna(0).max() <= 0:
         return figures.empty("No works of this type in this period (N/A).", "Coverage per metric")
     vals = (mm["value"] * 100).round(1)
-    text = [
-        f"{figures.na_text(v)} ({int(c):,}/{int(t):,})" if t and t > 0 and c is not None else "— (no works)"
-        for v, c, t in zip(vals, mm["covered"], mm["total"], strict=True)
+    text = [_bar_text(r) for r in mm.itertuples()]
+    estimate = (mm["status"] == "estimate").to_numpy()
+    inside = [bool(v >= 55) and not e for v, e in zip(vals.fillna(0), estimate, strict=True)]
+    err_plus = np.where(estimate, (mm["ci_high"] - mm["value"]).clip(lower=0) * 100, np.nan)
+    err_minus = np.where(estimate, (mm["value"] - mm["ci_low"]).clip(lower=0) * 100, np.nan)
+    hover = [
+        f"{figures.esc(r.label)}: {figures.esc(r.text)}"
+        + (f"<br>{int(r.covered):,} of {int(r.total):,} works" if r.status == "measured" else "")
+        + ("<br>estimate from a random sample" if r.status == "estimate" else "")
+        for r in mm.itertuples()
     ]
-    inside = [bool(v >= 55) for v in vals.fillna(0)]
     fig = go.Figure(go.Bar(
-        y=mm["label"], x=vals.fillna(0), orientation="h", marker_color=th.DOI_WEIGHTED, text=text,
-        textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end",
+        y=mm["label"], x=vals.fillna(0), orientation="h",
+        marker={"color": [th.DOI_WEIGHTED if not e else "#91a7ff" for e in estimate],
+                "pattern": {"shape": ["/" if e else "" for e in estimate]}},
+        text=text, textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end",
         insidetextfont={"color": "white"}, outsidetextfont={"color": "#212529"}, cliponaxis=False,
-        customdata=np.stack([mm["covered"].fillna(0), mm["total"].fillna(0)], axis=1),
-        hovertemplate="%{y}: %{x:.1f} %<br>%{customdata[0]:,} of %{customdata[1]:,} works<extra></extra>",
+        error_x={"type": "data", "symmetric": False, "array": err_plus, "arrayminus": err_minus,
+                 "visible": bool(estimate.any()), "color": "#495057", "thickness": 1.5, "width": 4},
+        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
     ))
+    basis = "this member's works with the element (covered/total)"
+    if estimate.any():
+        basis += "; ≈ striped bars are sample estimates with 95 % intervals"
     fig.update_layout(
         template=figures.TEMPLATE, height=max(360, 34 * len(mm) + 140),
-        title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}",
-                            "this member's works with the element (covered/total)"),
+        title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}", basis),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
         margin={"r": 40},
     )
@@ -251,13 +268,26 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
     return figures.pct_axis(fig, "x", "Coverage (%)", (0, 100))
 
 
-def peer_table(pos: dict):
+# "This member" as the report states it: estimates with their interval, "not measured" when the
+# snapshot has no figure for a metric the member has works for, "—" when there are no works.
+MEMBER_VALUE_FORMAT = {"function": (
+    "params.data && params.data.status === 'not measured' ? 'not measured' : "
+    "(params.data && params.data.status === 'estimate' ? params.data.text : "
+    "(params.value == null ? '—' : d3.format('.1f')(params.value) + ' %'))")}
+
+
+def peer_table(pos: dict, mm=None):
     f = pos["frame"].copy()
     f["percentile"] = f["percentile"].round(0)
+    if mm is not None:
+        extra = mm.set_index("metric")[["status", "text"]]
+        f["status"] = f["metric"].map(extra["status"]).fillna("measured")
+        f["text"] = f["metric"].map(extra["text"]).fillna("")
     f = grid.pct_records(f, ["value", "peer_median", "crossref_doi_weighted", "crossref_member_median"])
     cols = [
         {"field": "label", "headerName": "Metric", "minWidth": 200, "pinned": "left"},
-        {"field": "value", "headerName": "This member", "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
+        {"field": "value", "headerName": "This member", "valueFormatter": MEMBER_VALUE_FORMAT,
+         "type": "numericColumn", "tooltipField": "text", "minWidth": 150},
         {"field": "percentile", "headerName": f"Percentile in {pos['group']}", "type": "numericColumn",
          "valueFormatter": {"function": "params.value == null ? '—' : d3.format('.0f')(params.value)"}},
         {"field": "peer_median", "headerName": "Peer median", "valueFormatter": grid.PCT_FORMAT,
@@ -307,3 +337,136 @@ def change_block(change: dict):
                  "change in percentage points.", size="xs", c="dimmed", mb="xs"),
         grid.static_grid(f"{P}-change-grid", f, cols, height="300px", fit=True),
     ])
+
+
+# ------------------------------------------------------------------------- work-level drill-down
+
+WL = worklevel.WL
+
+
+@callback(
+    Output(f"{WL}-version", "data"),
+    Output(f"{WL}-error", "children"),
+    Input(f"{WL}-run", "n_clicks"),
+    State(f"{P}-state", "data"),
+    background=True,
+    progress=[Output(f"{WL}-progress", "value"), Output(f"{WL}-progress-label", "children")],
+    progress_default=[0, "Starting…"],
+    running=[
+        (Output(f"{WL}-run", "disabled"), True, False),
+        (Output(f"{WL}-run", "loading"), True, False),
+        (Output(f"{WL}-cancel", "style"), worklevel.SHOWN_INLINE, worklevel.HIDDEN),
+        (Output(f"{WL}-progress-box", "style"), worklevel.SHOWN_BLOCK, worklevel.HIDDEN),
+    ],
+    cancel=[Input(f"{WL}-cancel", "n_clicks")],
+    interval=500,
+    prevent_initial_call=True,
+)
+def run_drilldown(set_progress, n_clicks, state):
+    """Runs in a background process: the member's drill-down against Crossref, saved to disk.
+
+    Returns only small, picklable values (the result's creation time and an optional alert):
+    `show_worklevel` then renders the saved result in the web process.
+    """
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    if not n_clicks or mid is None:
+        return no_update, no_update
+
+    def progress(done: int, total: int, label: str) -> None:
+        pct = round(100 * done / total) if total else 0
+        set_progress((pct, f"{done:,} of {total:,} {label}"))
+
+    try:
+        wl = facade.run_worklevel(mid, progress=progress)
+    except Exception as exc:  # shown to the user; the raw cache keeps what was fetched
+        from cache.errors import CrossrefError
+
+        logger.exception("work-level drill-down of member %s failed", mid)
+        reason = exc.summary if isinstance(exc, CrossrefError) else type(exc).__name__
+        return no_update, dmc.Alert(
+            f"The drill-down stopped: {reason}. Requests already answered are cached for 24 hours, "
+            "so trying again resumes where it stopped.",
+            title="Work-level detail could not be loaded", color="red", id=f"{WL}-failed")
+    return wl.created, None
+
+
+@callback(
+    Output(f"{WL}-body", "children"),
+    Output(f"{WL}-status", "children"),
+    Output(f"{WL}-run", "children"),
+    Input(f"{WL}-version", "data"),
+    State(f"{P}-type", "value"),
+    State(f"{P}-period", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def show_worklevel(version, type_, period, state):
+    """After a drill-down finished: render the saved result (read in this process)."""
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    if mid is None or not version:
+        return no_update, no_update, no_update
+    wl = facade.worklevel(mid)
+    s = parse({"type": type_, "period": period})
+    return (worklevel.body(wl, s["type"], s["period"]), worklevel.status(wl),
+            worklevel.run_label(wl))
+
+
+@callback(
+    Output(f"{WL}-metrics", "children"),
+    Input(f"{P}-type", "value"),
+    Input(f"{P}-period", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def update_worklevel_metrics(type_, period, state):
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    wl = facade.worklevel(mid) if mid is not None else None
+    if wl is None:
+        return None
+    s = parse({"type": type_, "period": period})
+    return worklevel.metric_block(wl, s["type"], s["period"])
+
+
+@callback(
+    Output(f"{WL}-years", "figure"),
+    Input(f"{WL}-years-metrics", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def update_worklevel_years(keys, state):
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    wl = facade.worklevel(mid) if mid is not None else None
+    return worklevel.years_figure(wl, keys if isinstance(keys, list) else [])
+
+
+@callback(
+    Output(f"{WL}-gap-grid", "rowData"),
+    Output(f"{WL}-gap-note", "children"),
+    Input(f"{WL}-gap-metric", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def update_worklevel_gaps(key, state):
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    wl = facade.worklevel(mid) if mid is not None else None
+    if wl is None or not isinstance(key, str) or key not in wl.gap_metrics():
+        return [], worklevel.gap_note(wl, None, None)
+    gap = wl.gap(key)
+    return gap["rows"], worklevel.gap_note(wl, key, gap)
+
+
+@callback(
+    Output(f"{WL}-download", "data"),
+    Input(f"{WL}-download-btn", "n_clicks"),
+    State(f"{WL}-gap-metric", "value"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def download_gaps(n_clicks, key, state):
+    mid = facade.parse_member_id((state or {}).get("member_id"))
+    if not n_clicks or mid is None or not isinstance(key, str):
+        return no_update
+    text = facade.worklevel_csv(mid, key)
+    if text is None:
+        return no_update
+    return {"content": text, "filename": worklevel.gaps_filename(mid, key), "type": "text/csv"}

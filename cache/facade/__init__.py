@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from .awards import SHORTLIST_GROUPS, clean_weights, enrichment, shortlist, shortlist_csv
 from .comparison import compare
-from .export import NA, csv_safe, pct, to_csv
+from .export import NA, csv_safe, estimate_text, pct, to_csv
 from .funders import (
     funder_drilldown,
     funder_drilldowns,
@@ -71,6 +71,7 @@ from .member_report import (
     member_metrics,
     peer_position,
     previous_snapshot_id,
+    value_text,
     works_by_year,
 )
 from .roster import member, member_name, members, parse_member_id, search_members
@@ -126,6 +127,7 @@ __all__ = [
     "default_weights",
     "distribution",
     "enrichment",
+    "estimate_text",
     "freshness",
     "funder_drilldown",
     "funder_drilldowns",
@@ -168,6 +170,7 @@ __all__ = [
     "type_label",
     "valid_period",
     "valid_type",
+    "value_text",
     "view",
     "warm",
     "worklevel",

@@ -44,6 +44,27 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{f * 100:.{digits}f} %"
 
 
+def estimate_text(value: Any, ci_low: Any = None, ci_high: Any = None, n: int | None = None,
+                  unit: str = "") -> str:
+    """A sample-based figure, always marked as an estimate: '≈ 42 % (95 % CI 33–52 %, n = 100)'."""
+    def num(x):
+        try:
+            f = float(x)
+        except (TypeError, ValueError):
+            return math.nan
+        return f if math.isfinite(f) else math.nan
+
+    v, lo, hi = num(value), num(ci_low), num(ci_high)
+    if math.isnan(v):
+        return NA
+    parts = []
+    if not (math.isnan(lo) or math.isnan(hi)):
+        parts.append(f"95 % CI {lo * 100:.0f}–{hi * 100:.0f} %")
+    if n is not None:
+        parts.append(f"n = {int(n):,}{unit}")
+    return f"≈ {v * 100:.0f} % ({', '.join(parts) or 'estimate'})"
+
+
 def _py(x: Any) -> Any:
     if isinstance(x, np.integer):
         return int(x)

@@ -72,6 +72,9 @@ def reset() -> None:
 
 def data_dir() -> Path:
     global _data_dir
+    current = _data_dir
+    if current is not None:  # no lock once set (a forked background job must not wait on it)
+        return current
     with _lock:
         if _data_dir is None:
             from cache.settings import Settings
@@ -83,11 +86,14 @@ def data_dir() -> Path:
 def settings() -> Settings:
     """The Settings for Crossref access (work-level drill-downs), with this process's data dir."""
     global _settings
+    current, folder = _settings, data_dir()
+    if current is not None and Path(current.data_dir) == folder:  # no lock (see data_dir)
+        return current
     with _lock:
-        if _settings is None or Path(_settings.data_dir) != data_dir():
+        if _settings is None or Path(_settings.data_dir) != folder:
             from cache.settings import Settings
 
-            _settings = Settings.from_env(data_dir=data_dir())
+            _settings = Settings.from_env(data_dir=folder)
         return _settings
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from metrics import scoring
 
+from .export import estimate_text
 from .loader import _memoised, _read_coverage, snapshot_id, snapshots
 from .roster import member, members
 from .views import _slice, view
@@ -30,17 +31,50 @@ def _groups(by: str) -> pd.Series:
 
 
 def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFrame:
-    """Per metric: label, value (0–1 or NaN), covered, total."""
+    """Per metric: label, value (0–1 or NaN), covered, total, and how the value was obtained.
+
+    `status` is "measured" (exact counts), "estimate" (a sample: `ci_low`/`ci_high` hold the
+    Wilson 95 % interval when one sample row stands behind it, `n` the sample size), "not measured"
+    (the member has works of this type and period but the snapshot has no row for the metric) or
+    "n/a" (no works). `text` is the value as the report shows it.
+    """
     v = view(content_type, period)
+    works = int(v.works.get(member_id, 0) or 0)
+    est = v.estimates
     rows = []
     for k in v.metrics:
         val = v.matrix.at[member_id, k] if member_id in v.matrix.index else np.nan
         cov = v.covered.at[member_id, k] if member_id in v.covered.index else np.nan
         tot = v.total.at[member_id, k] if member_id in v.total.index else np.nan
-        rows.append({"metric": k, "label": metric_label(k), "value": float(val),
-                     "covered": None if pd.isna(cov) else int(cov),
-                     "total": None if pd.isna(tot) else int(tot)})
+        row = {"metric": k, "label": metric_label(k), "value": float(val),
+               "covered": None if pd.isna(cov) else int(cov),
+               "total": None if pd.isna(tot) else int(tot),
+               "status": "measured", "ci_low": np.nan, "ci_high": np.nan, "n": None}
+        if works <= 0:
+            row["status"] = "n/a"
+        elif pd.isna(tot) or int(tot) <= 0 or np.isnan(row["value"]):
+            row["status"] = "not measured"
+            row["value"] = np.nan
+        elif est is not None and (member_id, k) in est.index:
+            e = est.loc[(member_id, k)]
+            row.update(status="estimate", ci_low=float(e["ci_low"]), ci_high=float(e["ci_high"]),
+                       n=int(e["total"]))
+        row["text"] = value_text(row)
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def value_text(row) -> str:
+    """A member value as shown: '42.0 %', '≈ 42 % (95 % CI 33–52 %, n = 100)', 'not measured', '—'."""
+    status = row.get("status")
+    if status == "not measured":
+        return "not measured"
+    value = row.get("value")
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    if status == "estimate":
+        return estimate_text(value, row.get("ci_low"), row.get("ci_high"), row.get("n"))
+    return f"{value * 100:.1f} %"
 
 
 def peer_position(member_id: int, content_type: str, period: str, by: str = "size") -> dict:

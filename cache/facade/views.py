@@ -40,6 +40,9 @@ class View:
     composite: pd.Series
     table: pd.DataFrame  # every member: info + works + composite + metrics
     agg: pd.DataFrame  # index metric: doi_weighted, member_mean, member_median, members, works
+    # sample-based rows (source "sample": finite Wilson interval), index (member_id, metric):
+    # covered, total (the sample), ci_low, ci_high (NaN when several rows were combined), rows
+    estimates: pd.DataFrame | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cached(self, key, fn):
@@ -61,6 +64,32 @@ def _slice(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
             sub = scoring.with_all_types(sub)
         sub = sub[(sub["content_type"] == scoring.ALL_TYPES).to_numpy()]
     return sub
+
+
+def _estimates(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame | None:
+    """The sample-based rows of one type/period (all-types: every type's, combined per metric).
+
+    A row is an estimate when it carries a confidence interval (only `sample` rows do; the
+    compact snapshot read keeps the interval columns only when some row has one).
+    """
+    if "ci_low" not in cov.columns or "ci_high" not in cov.columns:
+        return None
+    mask = np.isfinite(cov["ci_low"].to_numpy(dtype=float))
+    if not mask.any():
+        return None
+    mask &= (cov["period"] == period).to_numpy()
+    if content_type != scoring.ALL_TYPES:
+        mask &= (cov["content_type"] == content_type).to_numpy()
+    if not mask.any():
+        return None
+    est = cov.loc[mask, ["member_id", "metric", "covered", "total", "ci_low", "ci_high"]].copy()
+    est["metric"] = est["metric"].astype(str)
+    g = est.groupby(["member_id", "metric"], sort=False)
+    out = pd.DataFrame({"covered": g["covered"].sum(), "total": g["total"].sum(), "rows": g.size(),
+                        "ci_low": g["ci_low"].first(), "ci_high": g["ci_high"].first()})
+    several = out["rows"] > 1
+    out.loc[several, ["ci_low", "ci_high"]] = np.nan
+    return out
 
 
 def _build_view(sid: str, content_type: str, period: str) -> View:
@@ -87,7 +116,8 @@ def _build_view(sid: str, content_type: str, period: str) -> View:
                           "total_dois", "name_lc", "name_rank"]], numeric], axis=1)
     agg = scoring.aggregate(sub, content_type, period)
     agg = agg.reindex(keys)
-    return View(sid, content_type, period, keys, matrix, covered, total, works, comp, table, agg)
+    return View(sid, content_type, period, keys, matrix, covered, total, works, comp, table, agg,
+                _estimates(snap.coverage, content_type, period))
 
 
 def view(content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: str | None = None) -> View:

@@ -20,6 +20,7 @@ import pandas as pd
 import metrics
 from metrics import scoring
 
+from .export import estimate_text
 from .loader import settings
 from .roster import parse_member_id
 
@@ -46,19 +47,6 @@ def _num(x: Any) -> float:
     except (TypeError, ValueError):
         return math.nan
     return f if math.isfinite(f) else math.nan
-
-
-def _pct0(x: float) -> str:
-    return f"{x * 100:.0f}"
-
-
-def estimate_text(value: float, ci_low: float, ci_high: float, n: int, unit: str = "") -> str:
-    """'≈ 42 % (95 % CI 33–52 %, n = 100)': how every sample-based figure is shown."""
-    if math.isnan(value):
-        return "not measured"
-    ci = (f"95 % CI {_pct0(ci_low)}–{_pct0(ci_high)} %, "
-          if not (math.isnan(ci_low) or math.isnan(ci_high)) else "")
-    return f"≈ {_pct0(value)} % ({ci}n = {n:,}{unit})"
 
 
 @dataclass

@@ -52,10 +52,17 @@ def works_without_orcid(client: CrossrefClient, member_id: int) -> set[str]:
     return {w["DOI"] for w in client.iter_cursor(path, params, rows=200) if not orcids.evaluate(w)}
 
 
-def test_gap_list_is_exactly_the_works_without_orcid(mock, member, tmp_path):
-    with make_client(mock, tmp_path) as client:
+@pytest.fixture(scope="module")
+def drilled(mock, member, tmp_path_factory):
+    """One uncapped drill-down of the member, and the ground truth for its ORCID gap list."""
+    with make_client(mock, tmp_path_factory.mktemp("drill")) as client:
         expected = works_without_orcid(client, member["id"])
         result = works.drill_down(client, member["id"], current_year=YEAR, gap_cap=1000)
+    return result, expected
+
+
+def test_gap_list_is_exactly_the_works_without_orcid(drilled):
+    result, expected = drilled
     gap = result["gaps"]["orcids"]
     assert {d["DOI"] for d in gap["dois"]} == expected
     assert gap["missing"] == len(expected)
@@ -68,9 +75,9 @@ def test_gap_list_is_exactly_the_works_without_orcid(mock, member, tmp_path):
     assert set(dois) == expected
 
 
-def test_gap_list_respects_the_cap(mock, member, tmp_path):
+def test_gap_list_respects_the_cap(mock, member, drilled, tmp_path):
+    _, expected = drilled
     with make_client(mock, tmp_path) as client:
-        expected = works_without_orcid(client, member["id"])
         result = works.drill_down(client, member["id"], current_year=YEAR, gap_cap=7)
     gap = result["gaps"]["orcids"]
     assert len(gap["dois"]) == 7
@@ -79,11 +86,8 @@ def test_gap_list_respects_the_cap(mock, member, tmp_path):
     assert gap["capped"] is True
 
 
-def test_drilldown_counts_agree_with_member_summary_and_estimates_are_labelled(
-    mock, member, tmp_path
-):
-    with make_client(mock, tmp_path) as client:
-        result = works.drill_down(client, member["id"], current_year=YEAR)
+def test_drilldown_counts_agree_with_member_summary_and_estimates_are_labelled(member, drilled):
+    result, _ = drilled
     by_key = {(r["content_type"], r["period"], r["metric"]): r for r in result["coverage"]}
     top = result["types"][0]
     total = member["counts-type"]["current"].get(top, 0)
