@@ -37,7 +37,7 @@ import pyarrow as pa
 
 from cache.errors import CrossrefError
 from cache.locations import is_gem, parse_country
-from cache.snapshots import MEMBER_COLUMNS, PERIODS, SnapshotStore
+from cache.snapshots import MEMBER_COLUMNS, PERIODS, Snapshot, SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -333,9 +333,14 @@ def _publish(
     started: float,
     stats_before: dict[str, int],
     extra_meta: dict[str, Any],
+    base: Snapshot | None = None,
 ) -> RefreshResult:
     members = conv.members_frame()
     coverage = conv.coverage_frame()
+    refreshed = len(members)
+    if base is not None:
+        members, coverage = _merge(base, members, coverage)
+        extra_meta = {**extra_meta, "based_on": base.id}
     stats = client.stats.as_dict()
     delta = {k: stats[k] - stats_before.get(k, 0) for k in stats}
     duration = round(time.monotonic() - started, 3)
@@ -354,7 +359,7 @@ def _publish(
     sid = store.publish(members, coverage, meta)
     return RefreshResult(
         snapshot_id=sid,
-        members=len(members),
+        members=refreshed,
         coverage_rows=len(coverage),
         requests=delta["requests"],
         retries=delta["retries"],
@@ -362,6 +367,21 @@ def _publish(
         cache_hits=delta["cache_hits"],
         duration_s=duration,
         meta=store.read_meta(sid),
+    )
+
+
+def _merge(
+    base: Snapshot, members: pd.DataFrame, coverage: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The base snapshot with the refreshed members' rows replaced (new members appended)."""
+    ids = set(members["member_id"].tolist())
+    kept_members = base.members[~base.members["member_id"].isin(ids)]
+    kept_coverage = base.coverage[~base.coverage["member_id"].isin(ids)]
+    merged_members = pd.concat([kept_members, members], ignore_index=True)
+    merged_coverage = pd.concat([kept_coverage, coverage], ignore_index=True)
+    return (
+        merged_members.sort_values("member_id", kind="stable", ignore_index=True),
+        merged_coverage,
     )
 
 
@@ -433,8 +453,9 @@ def refresh_members(
     progress: ProgressFn | None = None,
     source: str = "api",
 ) -> RefreshResult:
-    """Fetch the given members through ``/members/{id}`` and publish a snapshot of **only**
-    those members (``meta.scope = "members"``). Unknown ids raise ``NotFound``."""
+    """Fetch the given members through ``/members/{id}`` and publish a snapshot
+    (``meta.scope = "members"``): the latest snapshot with those members' rows replaced, or only
+    those members when there is none yet. Unknown ids raise ``NotFound``."""
     ids = list(dict.fromkeys(int(i) for i in member_ids))
     if not ids:
         raise ValueError("no member ids given")
@@ -450,4 +471,5 @@ def refresh_members(
     return _publish(
         client, store, conv, source=source, started=started, stats_before=before,
         extra_meta={"scope": "members", "member_ids": ids},
+        base=store.load() if store.latest_id() else None,
     )

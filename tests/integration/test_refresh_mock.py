@@ -56,6 +56,11 @@ def test_twenty_percent_faults_refresh_completes(population, tmp_path: Path) -> 
     assert sorted(snap.members["member_id"]) == sorted(int(x) for x in population.ids)
     assert snap.meta["retries"] == result.retries
     assert partial.members == 20 and store.latest_id() == partial.snapshot_id
+    # a --member refresh updates those members inside the latest snapshot, keeping the others
+    merged = store.load(partial.snapshot_id)
+    assert sorted(merged.members["member_id"]) == sorted(int(x) for x in population.ids)
+    assert merged.meta["based_on"] == result.snapshot_id
+    assert len(merged.coverage) == len(snap.coverage)
 
 
 def test_failure_mid_refresh_publishes_nothing(population, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
