@@ -35,27 +35,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+import metrics
 from cache.errors import CrossrefError
 from cache.locations import is_gem, parse_country
 from cache.snapshots import MEMBER_COLUMNS, PERIODS, Snapshot, SnapshotStore
 
 logger = logging.getLogger(__name__)
 
-# The 12 metrics of coverage-type (crossref-api.md §2.3); registry keys are the same strings.
-COVERAGE_KEYS: tuple[str, ...] = (
-    "references",
-    "abstracts",
-    "orcids",
-    "affiliations",
-    "ror-ids",
-    "funders",
-    "award-numbers",
-    "update-policies",
-    "similarity-checking",
-    "resource-links",
-    "licenses",
-    "descriptions",
-)
+# The registry's member-summary metrics; each registry key is its Crossref coverage key.
+COVERAGE_KEYS: tuple[str, ...] = metrics.COVERAGE_KEYS
 COVERAGE_SOURCE = "coverage-type"
 _get_keys = operator.itemgetter(*COVERAGE_KEYS)
 MIN_COMPLETE_SHARE = 0.99  # of /members total-results, else the refresh is treated as failed

@@ -100,6 +100,7 @@ from .worklevel import (
     run_worklevel,
     worklevel,
     worklevel_csv,
+    worklevel_keys,
 )
 
 __all__ = [
@@ -175,5 +176,6 @@ __all__ = [
     "warm",
     "worklevel",
     "worklevel_csv",
+    "worklevel_keys",
     "works_by_year",
 ]

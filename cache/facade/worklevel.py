@@ -228,6 +228,11 @@ class WorkLevel:
         return self._cache[key]
 
 
+def worklevel_keys() -> tuple[str, ...]:
+    """The registry metrics only a drill-down measures (the member summary has no key for them)."""
+    return WORK_LEVEL_KEYS
+
+
 def worklevel(member_id: Any) -> WorkLevel | None:
     """The saved drill-down of a member, or None (never saved, unreadable, or another member's)."""
     mid = parse_member_id(member_id)

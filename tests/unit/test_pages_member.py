@@ -1,8 +1,20 @@
-"""Member report: not-found handling, report callback, figures and the work-level placeholder."""
+"""Member report: not-found handling, report callback, figures, and the work-level drill-down.
+
+The work-level tests share one module-scoped data dir (`env`): the real refresh against
+`MockCrossref(Population(n_members=300))`, `cache.works.drill_down` for a member with a few hundred
+current works (saved with `works.save`), and a second snapshot whose coverage table also carries
+that drill-down's rows (so the report has `filter` and `sample` rows to show). The callbacks are
+called directly.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import time
+
+import pandas as pd
+import pytest
 
 from tests.browser.synthetic import HOSTILE_ID, HOSTILE_NAME
 from tests.unit.test_pages_common import _Enc, all_ids
@@ -86,3 +98,261 @@ def test_search_and_navigation(use_synthetic):
     assert opts[0]["value"] == str(HOSTILE_ID)
     assert m.go_to_member(str(HOSTILE_ID)) == f"/member/{HOSTILE_ID}"
     assert m.go_to_member("javascript:alert(1)") is m.no_update
+
+
+# -------------------------------------------------------------------------------------------- work-level drill-down
+
+ESTIMATE_RE = re.compile(r"^≈ \d+ % \(95 % CI \d+–\d+ %, n = [\d,]+ (works|authors)\)$")
+
+
+def _text(c) -> str:
+    return json.dumps(c.to_plotly_json() if hasattr(c, "to_plotly_json") else c, cls=_Enc,
+                      ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    import app  # noqa: F401  (registers the pages)
+    from cache import facade, works
+    from cache.client import CrossrefClient
+    from cache.mock.population import Population
+    from cache.mock.server import MockCrossref
+    from cache.refresh import refresh_all
+    from cache.settings import Settings
+    from cache.snapshots import SnapshotStore
+
+    d = tmp_path_factory.mktemp("worklevel")
+    pop = Population(n_members=300)
+    with MockCrossref(pop) as mock:
+        cfg = Settings.from_env(api_url=mock.url, mailto="t@example.org", data_dir=d,
+                                list_rate=50, list_concurrency=3)
+        store = SnapshotStore(d)
+        with CrossrefClient(cfg, use_cache=False) as client:
+            refresh_all(client, store, source="demo")
+        snap = store.load()
+        m = snap.members
+        picked = m[(m["current_dois"] >= 200) & (m["current_dois"] <= 600)].sort_values("member_id")
+        mid, other = int(picked["member_id"].iloc[0]), int(picked["member_id"].iloc[1])
+        with CrossrefClient(cfg, use_cache=True) as client:
+            result = works.drill_down(client, mid, current_year=pop.current_year)
+        works.save(cfg, result)
+        # the snapshot also carries this drill-down's rows (exact `filter` and `sample` estimates)
+        extra = pd.DataFrame(result["coverage"])
+        extra = extra[extra["total"] > 0]
+        coverage = pd.concat([snap.coverage, extra.astype({"ci_low": float, "ci_high": float})],
+                             ignore_index=True)
+        meta = {k: v for k, v in snap.meta.items() if k not in ("id", "created")}
+        time.sleep(1.05)  # snapshot ids have second resolution
+        store.publish(snap.members, coverage, meta)
+        facade.configure(d, settings=cfg)
+        try:
+            yield {"dir": d, "mid": mid, "other": other, "result": result, "cfg": cfg,
+                   "mock": mock}
+        finally:
+            facade.configure(None)
+
+
+@pytest.fixture
+def wl_env(env):
+    from cache import facade
+
+    if facade.data_dir() != env["dir"]:
+        facade.configure(env["dir"], settings=env["cfg"])
+    return env
+
+
+# ---------------------------------------------------------------------------------- facade
+
+
+def test_facade_reads_saved_result(wl_env):
+    from cache import facade
+
+    mid, result = wl_env["mid"], wl_env["result"]
+    wl = facade.worklevel(mid)
+    assert wl is not None and wl.member_id == mid and wl.created == result["created"]
+    assert facade.worklevel(str(mid)) is wl  # memoised on the file's mtime
+    assert facade.worklevel(wl_env["other"]) is None
+    for bad in ("../x", None, "-1", ["1"], "1e3"):
+        assert facade.worklevel(bad) is None
+    ct = wl.types[0]
+    table = wl.metric_table(ct, "current").set_index("metric")
+    # every work-level registry metric has a row, in registry order
+    assert list(table.index) == list(facade.worklevel_keys())
+    exact = table[table["status"] == "measured"]
+    assert {"clinical-trial-numbers", "license-vor", "funder-doi", "orcid-authenticated"} <= set(exact.index)
+    for r in exact.itertuples():
+        assert r.text.endswith("works)") and "%" in r.text and r.source == "filter"
+    est = table[table["status"] == "estimate"]
+    assert {"license-cc", "orcid-author-share"} <= set(est.index)
+    assert all(ESTIMATE_RE.match(t) for t in est["text"]), est["text"].tolist()
+    assert table.loc["orcid-author-share", "text"].endswith("authors)")
+    # samples are per period: for all time they are "not measured", never 0 %
+    everything = wl.metric_table(ct, "all").set_index("metric")
+    assert everything.loc["license-cc", "text"] == "not measured"
+    assert everything.loc["license-vor", "status"] == "measured"
+    none = wl.metric_table("dataset", "current")
+    assert set(none["text"]) == {"not measured"}
+    years = wl.years()
+    assert {"year", "metric", "covered", "total", "coverage"} <= set(years.columns)
+    assert years["coverage"].between(0, 1).all() and (years["total"] > 0).all()
+    gap = wl.gap("abstracts")
+    assert gap["missing"] == result["gaps"]["abstracts"]["missing"]
+    assert [r["DOI"] for r in gap["rows"]] == [r["DOI"] for r in result["gaps"]["abstracts"]["dois"]]
+    assert wl.gap("no-such-metric")["rows"] == []
+
+
+def test_snapshot_sample_rows_are_estimates_and_missing_is_not_measured(wl_env):
+    from cache import facade
+
+    mid, other = wl_env["mid"], wl_env["other"]
+    ct = facade.worklevel(mid).types[0]
+    mm = facade.member_metrics(mid, ct, "current").set_index("metric")
+    assert mm.loc["license-cc", "status"] == "estimate"
+    assert ESTIMATE_RE.match(mm.loc["license-cc", "text"])
+    assert mm.loc["references", "status"] == "measured" and mm.loc["references", "text"].endswith(" %")
+    # a member without the drill-down: work-level metrics are "not measured", not 0 % and not blank
+    mo = facade.member_metrics(other, ct, "current").set_index("metric")
+    assert mo.loc["license-cc", "status"] == "not measured"
+    assert mo.loc["license-cc", "text"] == "not measured"
+    assert pd.isna(mo.loc["license-cc", "value"])
+    m = _m()
+    out = m.update_report(ct, "current", "size", {"member_id": mid})
+    cov, table, helptxt = out[1], out[3], out[6]
+    texts = list(cov.data[0].text)
+    assert any(t.startswith("≈ ") and "CI" in t for t in texts)
+    assert cov.data[0].error_x.visible is True
+    assert "sample estimates" in cov.layout.title.text
+    rows = {r["metric"]: r for r in table.rowData}
+    assert rows["license-cc"]["status"] == "estimate" and rows["license-cc"]["text"].startswith("≈")
+    assert "≈" in _text(helptxt)
+    out = m.update_report(ct, "current", "size", {"member_id": other})
+    assert "not measured" in list(out[1].data[0].text)
+    assert "not measured" in _text(out[6])
+
+
+# ------------------------------------------------------------------------------------ page
+
+
+def test_layout_shows_saved_result_immediately(wl_env):
+    m = _m()
+    mid = wl_env["mid"]
+    out = m.layout(member_id=str(mid))
+    ids = all_ids(out)
+    for needed in ("member-worklevel", "member-wl-run", "member-wl-cancel", "member-wl-progress",
+                   "member-wl-metric-table", "member-wl-years", "member-wl-gap-grid",
+                   "member-wl-gap-metric", "member-wl-download", "member-wl-created"):
+        assert needed in ids, needed
+    text = _text(out)
+    assert "Refresh" in text and wl_env["result"]["created"][:10] in text
+    assert "≈ " in text and "not measured" not in text.split("member-wl-metric-table")[0][-50:]
+    # a member without a saved result: the button, no results shown (but the ids exist)
+    out = m.layout(member_id=str(wl_env["other"]))
+    ids = all_ids(out)
+    assert "member-wl-not-loaded" in ids and "member-wl-gap-grid" in ids
+    assert "Load work-level detail" in _text(out)
+
+
+def test_metric_callback_follows_type_and_period(wl_env):
+    m = _m()
+    state = {"member_id": wl_env["mid"]}
+    from cache import facade
+
+    ct = facade.worklevel(wl_env["mid"]).types[0]
+    block = _text(m.update_worklevel_metrics(ct, "current", state))
+    assert "Clinical trial" in block or "clinical trial" in block.lower()
+    assert "≈ " in block and "95 % CI" in block and "exact count" in block
+    block = _text(m.update_worklevel_metrics(ct, "all", state))
+    assert "not measured" in block
+    # a type the drill-down did not cover falls back to its largest type, and says so
+    block = _text(m.update_worklevel_metrics("all-types", "current", state))
+    assert "largest content types" in block
+    assert m.update_worklevel_metrics(ct, "current", {"member_id": wl_env["other"]}) is None
+    assert m.update_worklevel_metrics(ct, "current", {"member_id": "<x>"}) is None
+
+
+def test_years_figure(wl_env):
+    m = _m()
+    state = {"member_id": wl_env["mid"]}
+    fig = m.update_worklevel_years(["abstracts", "orcids", "nope"], state)
+    lines = [t for t in fig.data if t.type == "scatter"]
+    assert [t.name for t in lines] == ["Abstracts", "ORCID iDs"] or len(lines) == 2
+    assert fig.layout.xaxis.title.text == "Publication year"
+    assert "%" in fig.layout.yaxis.title.text and "year" in fig.layout.yaxis.title.text
+    assert "per-work share" in fig.layout.title.text
+    assert all(0 <= y <= 100 for t in lines for y in t.y)
+    empty = m.update_worklevel_years([], state)
+    assert "Pick one or more" in empty.layout.annotations[0].text
+    assert m.update_worklevel_years("x", {"member_id": None}).layout.annotations
+
+
+def test_gap_grid_and_csv(wl_env):
+    m = _m()
+    state = {"member_id": wl_env["mid"]}
+    result = wl_env["result"]
+    rows, note = m.update_worklevel_gaps("abstracts", state)
+    assert len(rows) == len(result["gaps"]["abstracts"]["dois"])
+    assert set(rows[0]) == {"DOI", "title", "type", "year"}
+    assert f"{result['gaps']['abstracts']['missing']:,}" in _text(note)
+    rows, _ = m.update_worklevel_gaps("__class__", state)
+    assert rows == []
+    dl = m.download_gaps(1, "abstracts", state)
+    lines = dl["content"].splitlines()
+    assert lines[0] == "metric,doi,title,type,issued_year"
+    assert len(lines) == 1 + len(result["gaps"]["abstracts"]["dois"])
+    assert dl["filename"] == f"crossref-member-{wl_env['mid']}-missing-abstracts.csv"
+    assert m.download_gaps(1, "../etc", state) is m.no_update
+    assert m.download_gaps(None, "abstracts", state) is m.no_update
+
+
+def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
+    """Titles and DOIs from Crossref are untrusted: plain strings in the grid, neutralised in CSV."""
+    from cache import facade, works
+
+    m = _m()
+    mid = wl_env["mid"]
+    doc = json.loads(json.dumps(wl_env["result"]))
+    doc["gaps"]["abstracts"]["dois"][:2] = [
+        {"DOI": "10.1234/<script>alert(1)</script>", "title": '<img src=x onerror="alert(2)">',
+         "type": "journal-article", "year": 2025},
+        {"DOI": "=HYPERLINK(\"http://evil.example\")", "title": "@SUM(A1)", "type": "-x", "year": None},
+    ]
+    works.save(wl_env["cfg"], doc)
+    try:
+        rows, _ = m.update_worklevel_gaps("abstracts", {"member_id": mid})
+        assert rows[0]["title"] == '<img src=x onerror="alert(2)">'  # data, rendered as text
+        csv_text = m.download_gaps(1, "abstracts", {"member_id": mid})["content"]
+        assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text and ",'-x," in csv_text
+        assert "\n=" not in csv_text and ",=" not in csv_text
+    finally:
+        works.save(wl_env["cfg"], wl_env["result"])
+        facade.worklevel(mid)
+
+
+def test_run_callback_saves_and_shows(wl_env):
+    """The background callback's function, called directly: progress, save, then the render."""
+    from cache import facade, works
+
+    m = _m()
+    mid = wl_env["mid"]
+    calls = []
+    before = facade.worklevel(mid).created
+    time.sleep(1.05)  # `created` has second resolution
+    version, error = m.run_drilldown(calls.append, 1, {"member_id": mid})  # resumes from the cache
+    assert error is None and version and version != before
+    assert calls and calls[-1][0] == 100 and "of" in calls[-1][1]
+    assert all(0 <= pct <= 100 for pct, _ in calls)
+    assert works.load(wl_env["cfg"], mid)["created"] == version
+    body, status, label = m.show_worklevel(version, "journal-article", "current", {"member_id": mid})
+    assert "member-wl-metric-table" in all_ids(body) and label == "Refresh"
+    assert version.replace("T", " ")[:16] in _text(status)
+    # nothing to do without a click or a member
+    assert m.run_drilldown(calls.append, 0, {"member_id": mid}) == (m.no_update, m.no_update)
+    assert m.run_drilldown(calls.append, 1, {"member_id": "x"}) == (m.no_update, m.no_update)
+    assert m.show_worklevel(None, "journal-article", "current", {"member_id": mid})[0] is m.no_update
+
+
+def test_run_callback_reports_crossref_errors(wl_env):
+    m = _m()
+    version, error = m.run_drilldown(lambda _p: None, 1, {"member_id": 987654321})
+    assert version is m.no_update
+    assert error.id == "member-wl-failed" and "resumes" in _text(error)
