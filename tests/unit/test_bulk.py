@@ -1,4 +1,4 @@
-"""Bulk ingest of works files (cache/bulk.py): real public-data samples, malformed input, SQL = predicates.
+"""Bulk ingest of works files (cache/bulk/): real public-data samples, malformed input, SQL = predicates.
 
 The expected counts for the public-data samples below were read off the records by hand (see
 the comment above each table); they are not computed by the code under test.
@@ -16,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cache import bulk, bulk_sql
+from cache import bulk
 from cache.bulk import BulkIngestError, BulkIssue, evaluate_records, ingest
+from cache.bulk import sql as bulk_sql
 from cache.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, YEARS_COLUMNS, SnapshotStore
 from tests import bulkdata
 
@@ -441,7 +442,7 @@ EDGE_CASES: list[dict] = [
     {"issued": "2016"},
     {"published": {"date-parts": [[2015, 1, 1]]}},
 ]
-# Shape drift the SQL reads differently, by design (see cache/bulk_sql.py): a lone object where
+# Shape drift the SQL reads differently, by design (see cache/bulk/sql.py): a lone object where
 # Crossref sends a list counts as a one-element list for the registry, as absent for DuckDB.
 KNOWN_DIFFERENT: list[tuple[dict, str]] = [
     ({"funder": {}}, "funders"),
@@ -716,7 +717,7 @@ def test_items_document_with_junk_and_truncation(tmp_path: Path) -> None:
 
 def test_overlong_line_is_scored_not_dropped(tmp_path: Path, monkeypatch) -> None:
     """A line longer than DuckDB's reader buffer is not an error: the file is re-read."""
-    monkeypatch.setattr(bulk, "MAX_OBJECT_BYTES", 2048)
+    monkeypatch.setattr(bulk.fast, "MAX_OBJECT_BYTES", 2048)
     big = {
         "member": "9",
         "type": "journal-article",
@@ -788,7 +789,7 @@ def test_compaction_gives_the_same_tables(tmp_path: Path, monkeypatch) -> None:
         bulkdata.write_jsonl_gz(p, 400, seed=20 + k, current_year=YEAR, members=15)
         paths.append(p)
     plain = ingest(paths, current_year=YEAR, publish=False)
-    monkeypatch.setattr(bulk, "COMPACT_ROWS", 1)
+    monkeypatch.setattr(bulk.job, "COMPACT_ROWS", 1)
     compacted = ingest(paths, current_year=YEAR, publish=False)
     pd.testing.assert_frame_equal(plain.coverage, compacted.coverage)
     pd.testing.assert_frame_equal(plain.years, compacted.years)

@@ -1,4 +1,4 @@
-"""DuckDB SQL for the metrics of the registry, evaluated on work records (bulk ingest).
+"""The per-metric SQL: DuckDB expressions of the registry's metrics over one parsed work.
 
 One entry per metric key in :data:`METRIC_SQL` (presence: a boolean expression) or
 :data:`SHARE_SQL` (depth: numerator and denominator expressions). Each mirrors the Python
@@ -313,6 +313,17 @@ SHARE_SQL: dict[str, tuple[str, str]] = {
 
 #: publication year as metrics.base.issued_year: `issued`, else `published`
 YEAR_SQL = "coalesce(year_of(w.issued), year_of(w.published))"
+
+#: the member id of `w` (NULL when absent or not an integer)
+MEMBER_SQL = "TRY_CAST(trim(w.member) AS BIGINT)"
+
+
+def with_helpers(query: str) -> str:
+    """``query`` (which yields ``w``) with the :data:`HELPER_SQL` columns added, level by level."""
+    for level in HELPER_SQL:
+        cols = ", ".join(f"{e} AS {n}" for n, e in level.items())
+        query = f"SELECT *, {cols} FROM ({query})"
+    return query
 
 
 def column_name(key: str) -> str:
