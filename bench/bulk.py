@@ -1,4 +1,4 @@
-"""Benchmark: bulk scoring of a works JSONL.gz (cache/bulk.py) vs a plain Python loop.
+"""Benchmark: bulk scoring of a works JSONL.gz (cache/bulk/) vs a plain Python loop.
 
     python bench/bulk.py [--works 200000] [--seed 7] [--generator auto|mock|synthetic]
                          [--scale 4] [--repeat 2] [--threads N] [--data FILE] [--keep DIR]
@@ -46,8 +46,8 @@ from metrics.base import issued_year  # noqa: E402
 # --------------------------------------------------------------------------------------------
 def write_mock_works(path: Path, n: int, seed: int, current_year: int) -> str:
     """``n`` works of the mock population, spread over many members (≤ 400 per block)."""
+    from cache.mock.engine import WorkEngine
     from cache.mock.population import Population
-    from cache.mock.works import WorkEngine
 
     pop = Population(3000, seed=seed, current_year=current_year)
     eng = WorkEngine(pop)

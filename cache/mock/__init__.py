@@ -2,8 +2,10 @@
 
 * :class:`~cache.mock.population.Population`: ~33,000 fictitious members; per member, type,
   period and issued year it holds only *counts* (works and works-with-element), never works.
-* :mod:`cache.mock.works`: derives any work's record from (member, type, period, index) so the
-  counts hold exactly; vectorised filter counts, facets, samples and pages.
+* :mod:`cache.mock.engine`: derives any work from (member, type, period, index) so the counts
+  hold exactly; vectorised filter counts, samples and pages (filters parsed by
+  :mod:`cache.mock.query`, facets in :mod:`cache.mock.facets`, JSON records built by
+  :mod:`cache.mock.records`).
 * :class:`~cache.mock.server.MockCrossref`: stdlib HTTP server on 127.0.0.1 with Crossref's
   routes, JSON shapes, headers, errors, rate limiting and injectable faults.
 

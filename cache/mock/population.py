@@ -12,7 +12,7 @@ Nothing here stores a work. For every member the build draws, vectorised with nu
   award ⊆ funder, funder-DOI ⊆ funder) is decided by a second bijection of the parent's rank, so
   every count holds exactly and the subset relations hold by construction;
 * per member the rates of everything that is not in the member summary (authenticated ORCID,
-  licence versions, clinical trials, …), used as per-work coins by :mod:`cache.mock.works`.
+  licence versions, clinical trials, …), used as per-work coins by :mod:`cache.mock.engine`.
 
 Member summaries (``/members`` items) are computed from the block counts, so they equal the
 ``/works`` filter counts of the generated works by construction. The calibration targets and how
@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 # --------------------------------------------------------------------------------------------
-# Keyed hashing and bijections (shared with cache.mock.works)
+# Keyed hashing and bijections (shared with cache.mock.engine)
 # --------------------------------------------------------------------------------------------
 
 M64 = (1 << 64) - 1

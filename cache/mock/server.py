@@ -27,12 +27,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import numpy as np
 
+from cache.mock.engine import WorkEngine
 from cache.mock.population import Population, hkey, tokens_of
-from cache.mock.works import (
+from cache.mock.query import (
     FACETS,
     SELECTABLE,
     QueryError,
-    WorkEngine,
     WorkQuery,
     funder_id_of,
     parse_filters,
