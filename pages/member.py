@@ -1,5 +1,10 @@
 """Member report: coverage per metric with counts, peer position, works per year, change since the
-previous snapshot, and why each element matters.
+previous snapshot, the work-level drill-down, and why each element matters.
+
+Snapshot values from samples show as estimates ("≈ 42 % ±10", the full interval on hover); a metric
+the member has works for but the snapshot has no figure for shows "not measured", never 0 %.
+The work-level section (`pages/components/worklevel.py`) shows a saved drill-down at once and runs
+a new one in a Dash background callback (`app.background_callback_manager`) with a progress bar.
 
 URL: /member/<member_id>?type=journal-article&period=current&peers=size
 """
@@ -10,7 +15,6 @@ import logging
 
 import dash
 import dash_mantine_components as dmc
-import numpy as np
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html, no_update
 
@@ -111,8 +115,8 @@ def report(mid: int, state: dict) -> html.Div:
                  ui.section("Change since the previous snapshot", html.Div(id=f"{P}-change"))],
                 cols={"base": 1, "lg": 2}, spacing="md", mb="md",
             ),
-            ui.section("Why each element matters and how to improve it", html.Div(id=f"{P}-help")),
             worklevel.section(mid, state["type"], state["period"]),
+            ui.section("Why each element matters and how to improve it", html.Div(id=f"{P}-help")),
         ]
     )
 
@@ -183,7 +187,7 @@ def update_report(type_, period, peers, state):
         empty = dmc.Alert(f"This member has no {facade.type_label(ct).lower()} works in the "
                           f"{facade.PERIOD_LABELS[per].lower()} period: every value is N/A (—).",
                           color="gray", mb="md")
-    values = {r.metric: r.text for r in mm.itertuples()}
+    values = {r.metric: r.short for r in mm.itertuples()}
     return (
         params.query({"type": ct, "period": per, "peers": s["peers"]}, DEFAULTS),
         coverage_figure(mm, ct, per),
@@ -203,7 +207,7 @@ def _bar_text(r) -> str:
     if r.status == "n/a" or not r.total:
         return "— (no works)"
     if r.status == "estimate":
-        return r.text
+        return r.short
     return f"{figures.na_text(r.value * 100)} ({int(r.covered):,}/{int(r.total):,})"
 
 
@@ -214,8 +218,6 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
     text = [_bar_text(r) for r in mm.itertuples()]
     estimate = (mm["status"] == "estimate").to_numpy()
     inside = [bool(v >= 55) and not e for v, e in zip(vals.fillna(0), estimate, strict=True)]
-    err_plus = np.where(estimate, (mm["ci_high"] - mm["value"]).clip(lower=0) * 100, np.nan)
-    err_minus = np.where(estimate, (mm["value"] - mm["ci_low"]).clip(lower=0) * 100, np.nan)
     hover = [
         f"{figures.esc(r.label)}: {figures.esc(r.text)}"
         + (f"<br>{int(r.covered):,} of {int(r.total):,} works" if r.status == "measured" else "")
@@ -227,14 +229,14 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
         marker={"color": [th.DOI_WEIGHTED if not e else "#91a7ff" for e in estimate],
                 "pattern": {"shape": ["/" if e else "" for e in estimate]}},
         text=text, textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end",
-        insidetextfont={"color": "white"}, outsidetextfont={"color": "#212529"}, cliponaxis=False,
-        error_x={"type": "data", "symmetric": False, "array": err_plus, "arrayminus": err_minus,
-                 "visible": bool(estimate.any()), "color": "#495057", "thickness": 1.5, "width": 4},
+        insidetextfont={"color": "white"}, cliponaxis=False,
+        outsidetextfont={"color": [th.MUTED if s in ("not measured", "n/a") else "#212529"
+                                   for s in mm["status"]]},
         hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
     ))
     basis = "this member's works with the element (covered/total)"
     if estimate.any():
-        basis += "; ≈ striped bars are sample estimates with 95 % intervals"
+        basis += "; ≈ striped = sample estimate, ± half its 95 % CI"
     fig.update_layout(
         template=figures.TEMPLATE, height=max(360, 34 * len(mm) + 140),
         title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}", basis),
@@ -272,7 +274,7 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
 # snapshot has no figure for a metric the member has works for, "—" when there are no works.
 MEMBER_VALUE_FORMAT = {"function": (
     "params.data && params.data.status === 'not measured' ? 'not measured' : "
-    "(params.data && params.data.status === 'estimate' ? params.data.text : "
+    "(params.data && params.data.status === 'estimate' ? params.data.short : "
     "(params.value == null ? '—' : d3.format('.1f')(params.value) + ' %'))")}
 
 
@@ -280,9 +282,10 @@ def peer_table(pos: dict, mm=None):
     f = pos["frame"].copy()
     f["percentile"] = f["percentile"].round(0)
     if mm is not None:
-        extra = mm.set_index("metric")[["status", "text"]]
+        extra = mm.set_index("metric")[["status", "text", "short"]]
         f["status"] = f["metric"].map(extra["status"]).fillna("measured")
         f["text"] = f["metric"].map(extra["text"]).fillna("")
+        f["short"] = f["metric"].map(extra["short"]).fillna("")
     f = grid.pct_records(f, ["value", "peer_median", "crossref_doi_weighted", "crossref_member_median"])
     cols = [
         {"field": "label", "headerName": "Metric", "minWidth": 200, "pinned": "left"},
@@ -394,6 +397,7 @@ def run_drilldown(set_progress, n_clicks, state):
     Output(f"{WL}-body", "children"),
     Output(f"{WL}-status", "children"),
     Output(f"{WL}-run", "children"),
+    Output(f"{WL}-run", "variant"),
     Input(f"{WL}-version", "data"),
     State(f"{P}-type", "value"),
     State(f"{P}-period", "value"),
@@ -404,11 +408,11 @@ def show_worklevel(version, type_, period, state):
     """After a drill-down finished: render the saved result (read in this process)."""
     mid = facade.parse_member_id((state or {}).get("member_id"))
     if mid is None or not version:
-        return no_update, no_update, no_update
+        return no_update, no_update, no_update, no_update
     wl = facade.worklevel(mid)
     s = parse({"type": type_, "period": period})
     return (worklevel.body(wl, s["type"], s["period"]), worklevel.status(wl),
-            worklevel.run_label(wl))
+            worklevel.run_label(wl), worklevel.run_variant(wl))
 
 
 @callback(

@@ -3,7 +3,9 @@
     python -m tests.screenshots [--out screenshots] [--data-dir DIR] [--members 1500]
 
 Starts the app on a demo snapshot (built with the mock Crossref API into a temporary data dir,
-or DIR when given) and drives /usr/bin/chromium with Playwright.
+or DIR when given) and drives /usr/bin/chromium with Playwright. Before shooting, the work-level
+drill-down of the member page's member is run against the same mock population and saved, so the
+member screenshot shows a loaded drill-down (`member-worklevel.png` is that section alone).
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
 
     data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="dash-shots-"))
     os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)
-    from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer, build_data_dir
+    from tests.browser.server import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        AppServer,
+        build_data_dir,
+        demo_mock,
+        fast_settings,
+        save_drilldown,
+    )
 
     t0 = time.perf_counter()
     build_data_dir(data_dir, args.members)
@@ -41,9 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     from tests.browser.synthetic import HOSTILE_NAME
 
     hostile = members.loc[members["name"] == HOSTILE_NAME, "member_id"].tolist()
+    # the member page's member: a mid-sized one (a few thousand current works) with a drill-down
+    cur = members.set_index("member_id")["current_dois"].reindex(top)
+    member = next((i for i in top if 1000 <= cur.get(i, 0) <= 20000), top[0])
+    t0 = time.perf_counter()
+    with demo_mock(args.members) as mock:
+        save_drilldown(fast_settings(data_dir, mock.url), member)
+    print(f"drill-down of member {member} saved in {time.perf_counter() - t0:.1f} s")
     pages = {
         "overview": "/",
-        "member": f"/member/{top[0]}",
+        "member": f"/member/{member}",
         "member-hostile": f"/member/{hostile[0]}" if hostile else f"/member/{top[1]}",
         "member-not-found": "/member/999999999",
         "compare": f"/compare?members={top[0]},{top[1]},{top[2]}",
@@ -80,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_viewport_size({"width": 1440, "height": min(int(height), 8000)})
                 page.wait_for_timeout(700)
                 page.screenshot(path=str(out / f"{name}-full.png"))
+                if name == "member":  # the work-level section alone (no scrolling: no header over it)
+                    page.locator("#member-wl-section").screenshot(path=str(out / "member-worklevel.png"))
                 page.set_viewport_size({"width": 1440, "height": 900})
             print(f"{target}  ({path})")
         browser.close()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from .awards import SHORTLIST_GROUPS, clean_weights, enrichment, shortlist, shortlist_csv
 from .comparison import compare
-from .export import NA, csv_safe, estimate_text, pct, to_csv
+from .export import NA, csv_safe, estimate_short, estimate_text, pct, to_csv
 from .funders import (
     funder_drilldown,
     funder_drilldowns,
@@ -128,6 +128,7 @@ __all__ = [
     "default_weights",
     "distribution",
     "enrichment",
+    "estimate_short",
     "estimate_text",
     "freshness",
     "funder_drilldown",

@@ -65,6 +65,21 @@ def estimate_text(value: Any, ci_low: Any = None, ci_high: Any = None, n: int | 
     return f"≈ {v * 100:.0f} % ({', '.join(parts) or 'estimate'})"
 
 
+def estimate_short(value: Any, ci_low: Any = None, ci_high: Any = None) -> str:
+    """The short form for tight spots (bar labels, table cells): '≈ 42 % ±10' (half the 95 % CI)."""
+    text = estimate_text(value, ci_low, ci_high)
+    if text == NA:
+        return NA
+    head = text.split(" (", 1)[0]
+    try:
+        lo, hi = float(ci_low), float(ci_high)
+    except (TypeError, ValueError):
+        return head
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return head
+    return f"{head} ±{(hi - lo) * 50:.0f}"
+
+
 def _py(x: Any) -> Any:
     if isinstance(x, np.integer):
         return int(x)

@@ -8,9 +8,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+import metrics
 from metrics import scoring
 
-from .export import estimate_text
+from .export import estimate_short, estimate_text
 from .loader import _memoised, _read_coverage, snapshot_id, snapshots
 from .roster import member, members
 from .views import _slice, view
@@ -36,7 +37,8 @@ def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFra
     `status` is "measured" (exact counts), "estimate" (a sample: `ci_low`/`ci_high` hold the
     Wilson 95 % interval when one sample row stands behind it, `n` the sample size), "not measured"
     (the member has works of this type and period but the snapshot has no row for the metric) or
-    "n/a" (no works). `text` is the value as the report shows it.
+    "n/a" (no works). `text` is the value as the report shows it, `short` its compact form
+    ('≈ 42 % ±10' for an estimate).
     """
     v = view(content_type, period)
     works = int(v.works.get(member_id, 0) or 0)
@@ -49,7 +51,7 @@ def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFra
         row = {"metric": k, "label": metric_label(k), "value": float(val),
                "covered": None if pd.isna(cov) else int(cov),
                "total": None if pd.isna(tot) else int(tot),
-               "status": "measured", "ci_low": np.nan, "ci_high": np.nan, "n": None}
+               "status": "measured", "ci_low": np.nan, "ci_high": np.nan, "n": None, "unit": ""}
         if works <= 0:
             row["status"] = "n/a"
         elif pd.isna(tot) or int(tot) <= 0 or np.isnan(row["value"]):
@@ -58,10 +60,17 @@ def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFra
         elif est is not None and (member_id, k) in est.index:
             e = est.loc[(member_id, k)]
             row.update(status="estimate", ci_low=float(e["ci_low"]), ci_high=float(e["ci_high"]),
-                       n=int(e["total"]))
+                       n=int(e["total"]), unit=" authors" if _is_depth(k) else " works")
         row["text"] = value_text(row)
+        row["short"] = (estimate_short(row["value"], row["ci_low"], row["ci_high"])
+                        if row["status"] == "estimate" else row["text"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _is_depth(key: str) -> bool:
+    m = metrics.REGISTRY.get(key)
+    return m is not None and m.kind == "depth"
 
 
 def value_text(row) -> str:
@@ -73,7 +82,8 @@ def value_text(row) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     if status == "estimate":
-        return estimate_text(value, row.get("ci_low"), row.get("ci_high"), row.get("n"))
+        return estimate_text(value, row.get("ci_low"), row.get("ci_high"), row.get("n"),
+                             row.get("unit") or "")
     return f"{value * 100:.1f} %"
 
 

@@ -99,12 +99,12 @@ class WorkLevel:
         return 0.0 if math.isnan(d) else d
 
     def period_text(self, period: str) -> str:
-        """'2024–2026' style years of a period (from the result's current year)."""
+        """The years of a period ('2024–2026', 'up to 2023', 'in any year'), from the result's year."""
         y = self.current_year
         if y is None:
-            return period
-        return {"current": f"published {y - 2}–{y}", "backfile": f"published up to {y - 3}",
-                "all": "all years"}.get(period, period)
+            return {"current": "in the last 3 years", "backfile": "before the last 3 years"}.get(
+                period, "in any year")
+        return {"current": f"{y - 2}–{y}", "backfile": f"up to {y - 3}"}.get(period, "in any year")
 
     # -- coverage rows -------------------------------------------------------------------------
     def coverage(self) -> pd.DataFrame:
@@ -198,7 +198,10 @@ class WorkLevel:
         return [k for k in metrics.REGISTRY if isinstance(gaps.get(k), Mapping)]
 
     def gap(self, key: str) -> dict:
-        """{missing, capped, shown, rows: [{DOI, title, type, year}]} for one metric."""
+        """{missing, capped, shown, rows: [{DOI, title, type, year}]} for one metric (read-only)."""
+        return self._cached(("gap", key), lambda: self._gap(key))
+
+    def _gap(self, key: str) -> dict:
         g = (self.doc.get("gaps") or {}).get(key)
         if not isinstance(g, Mapping):
             return {"missing": None, "capped": False, "shown": 0, "rows": []}

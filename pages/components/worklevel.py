@@ -44,7 +44,7 @@ def section(mid: int, content_type: str, period: str) -> dmc.Card:
                         dmc.Group(
                             [
                                 dmc.Button(run_label(wl), id=f"{WL}-run", n_clicks=0,
-                                           variant="filled" if wl is None else "light"),
+                                           variant=run_variant(wl)),
                                 dmc.Button("Cancel", id=f"{WL}-cancel", n_clicks=0, variant="subtle",
                                            color="red", style=HIDDEN),
                             ],
@@ -79,6 +79,10 @@ def section(mid: int, content_type: str, period: str) -> dmc.Card:
 
 def run_label(wl) -> str:
     return "Load work-level detail" if wl is None else "Refresh"
+
+
+def run_variant(wl) -> str:
+    return "filled" if wl is None else "light"
 
 
 def status(wl):
@@ -125,17 +129,11 @@ def body(wl, content_type: str, period: str) -> list:
                 dmc.Title("Work-level metrics", order=5, mb=4),
                 html.Div(metrics_block, id=f"{WL}-metrics"),
                 dmc.Divider(my="md"),
-                dmc.Group(
-                    [
-                        dmc.Title("Coverage by publication year", order=5),
-                        dmc.MultiSelect(id=f"{WL}-years-metrics", data=year_opts, value=year_value,
-                                        maxValues=MAX_YEAR_METRICS, searchable=True, clearable=False,
-                                        w=520, placeholder="Add metrics…",
-                                        label="Metrics (up to 8)",
-                                        comboboxProps={"zIndex": 400}),
-                    ],
-                    justify="space-between", align="flex-end", wrap="wrap",
-                ),
+                dmc.MultiSelect(id=f"{WL}-years-metrics", data=year_opts, value=year_value,
+                                maxValues=MAX_YEAR_METRICS, searchable=True, clearable=False,
+                                w=640, placeholder="Add metrics…",
+                                label="Coverage by publication year: metrics to plot (up to 8)",
+                                comboboxProps={"zIndex": 400}, mb="xs"),
                 ui.graph(f"{WL}-years", years_fig),
                 dmc.Divider(my="md"),
                 dmc.Title("DOIs to fix", order=5, mb=4),
@@ -183,8 +181,8 @@ def metric_block(wl, content_type: str, period: str):
     if period == "all":
         notes.append("Sample estimates exist per period (current, backfile), not for all time.")
     head = dmc.Text(
-        f"{facade.type_label(ct)} · {facade.PERIOD_LABELS.get(period, period)} "
-        f"({wl.period_text(period)}). Exact counts come from Crossref /works filters; "
+        f"{facade.type_label(ct)} · {facade.PERIOD_LABELS.get(period, period)}: works published "
+        f"{wl.period_text(period)}. Exact counts come from Crossref /works filters; "
         "≈ values are estimates from a random sample, with their 95 % Wilson interval.",
         size="sm", c="dimmed", mb="xs")
     rows = []
@@ -197,8 +195,9 @@ def metric_block(wl, content_type: str, period: str):
             html.Td(basis_text(r.status, r.source)),
         ], **{"data-metric": r.metric}))
     tbl = dmc.Table(
-        [html.Thead(html.Tr([html.Th("Metric"), html.Th("Family"), html.Th("Coverage", style={"width": "22%"}),
-                             html.Th("Value"), html.Th("Basis")])),
+        [html.Thead(html.Tr([html.Th("Metric"), html.Th("Family"),
+                             html.Th("Coverage", style={"width": "22%"}), html.Th("Value"),
+                             html.Th("Basis")])),
          html.Tbody(rows)],
         striped=True, highlightOnHover=True, withTableBorder=True, className="wl-table",
         id=f"{WL}-metric-table", fz="sm",
@@ -247,12 +246,14 @@ def years_figure(wl, keys) -> go.Figure:
         return figures.empty("Pick one or more metrics to plot.", title)
     fig = go.Figure()
     totals = df.drop_duplicates("year")[["year", "total"]].sort_values("year")
-    fig.add_bar(x=totals["year"], y=totals["total"], name="Works (count, right axis)", yaxis="y2",
-                marker_color="#dee2e6", hovertemplate="%{x}: %{y:,} works<extra></extra>")
+    # the works bars sit on the first y axis (right) so the coverage lines (second axis, left,
+    # overlaying) are drawn above them
+    fig.add_bar(x=totals["year"], y=totals["total"], name="Works per year (count, right axis)",
+                marker_color="#e9ecef", hovertemplate="%{x}: %{y:,} works<extra></extra>")
     for i, k in enumerate(keys):
         d = df[df["metric"] == k]
         fig.add_scatter(
-            x=d["year"], y=(d["coverage"] * 100).round(1), mode="lines+markers",
+            x=d["year"], y=(d["coverage"] * 100).round(1), mode="lines+markers", yaxis="y2",
             name=figures.esc(facade.metric_label(k)),
             line={"color": th.SERIES[i % len(th.SERIES)], "width": 2},
             marker={"size": 5},
@@ -264,12 +265,14 @@ def years_figure(wl, keys) -> go.Figure:
         template=figures.TEMPLATE, height=420,
         title=figures.title(title, basis),
         xaxis={"title": {"text": "Publication year"}, "tickformat": "d", "type": "linear"},
-        yaxis2={"title": {"text": "Works (count)"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "tickformat": ",", "rangemode": "tozero"},
+        yaxis2={"title": {"text": "Coverage (% of the year's works)"}, "ticksuffix": " %",
+                "range": [-1, 102], "overlaying": "y", "side": "left", "tickmode": "auto",
+                "gridcolor": "#eef0f3", "automargin": True},
+        yaxis={"title": {"text": "Works (count)"}, "side": "right", "showgrid": False,
+               "tickformat": ",.0f", "rangemode": "tozero", "zeroline": False},
         hovermode="closest",
     )
-    figures.legend_below(fig, 120)
-    return figures.pct_axis(fig, "y", "Coverage (% of that year's works)", (0, 100))
+    return figures.legend_below(fig, 120)
 
 
 # ------------------------------------------------------------------------------ (e) gap lists
@@ -279,7 +282,7 @@ def default_gap_metric(wl) -> str | None:
     keys = wl.gap_metrics()
     if not keys:
         return None
-    # the summary metric with the most works missing (that is where the fixing starts)
+    # the first metric (registry order) with works missing
     with_missing = [k for k in keys if (wl.gap(k)["missing"] or 0) > 0]
     return with_missing[0] if with_missing else keys[0]
 
@@ -296,15 +299,14 @@ def gap_note(wl, key: str | None, gap: dict | None):
         return dmc.Text("No gap list in this drill-down.", size="sm", c="dimmed")
     label = facade.metric_label(key)
     missing, shown = gap["missing"] or 0, gap["shown"]
-    period = f"{facade.PERIOD_LABELS.get(wl.gap_period, wl.gap_period).lower()} period, " \
-             f"{wl.period_text(wl.gap_period)}"
+    period = f"published {wl.period_text(wl.gap_period)} ({wl.gap_period} period)"
     if missing == 0:
-        text = f"No work in the {period} lacks {label}."
+        text = f"No work {period} lacks {label}."
     elif gap["capped"]:
-        text = (f"{missing:,} works in the {period} lack {label}. The list holds the first "
+        text = (f"{missing:,} works {period} lack {label}. The list holds the first "
                 f"{shown:,} (capped at {wl.gap_cap:,}); the CSV has the same rows.")
     else:
-        text = f"{missing:,} works in the {period} lack {label}: all of them are listed."
+        text = f"{missing:,} works {period} lack {label}: all of them are listed."
     return dmc.Text(text, size="sm", mb="xs", id=f"{WL}-gap-count")
 
 

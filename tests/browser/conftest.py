@@ -1,7 +1,10 @@
 """Browser tests: a demo snapshot in a temporary data dir, the app served in a thread, Chromium.
 
 The snapshot is built once per session; the server and the browser live per test module, so
-nothing of theirs keeps running (or competes for the 2 cores) while later suites run.
+nothing of theirs keeps running (or competes for the 2 cores) while later suites run. The mock
+Crossref API that built the snapshot keeps serving the same population for the session
+(`demo_api`), and the app's work-level drill-downs (background callbacks) are pointed at it:
+CROSSREF_API_URL is set to it and the facade gets loopback-fast Settings.
 
 The data dir is set in the environment BEFORE `app` is imported. Without /usr/bin/chromium the
 tests skip, except under CI=true, where a missing browser is a failure.
@@ -14,7 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, AppServer, build_data_dir, have_chromium
+from tests.browser.server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    AppServer,
+    build_data_dir,
+    demo_mock,
+    fast_settings,
+    have_chromium,
+)
+
+N_MEMBERS = 1500
 
 
 def pytest_collection_modifyitems(config, items):
@@ -34,7 +47,7 @@ def browser_data_dir(tmp_path_factory):
     old = os.environ.get("DASHBOARD_DATA_DIR")
     os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)  # before `import app`
     try:
-        build_data_dir(data_dir, n_members=1500, synthetic_fallback=False)
+        build_data_dir(data_dir, n_members=N_MEMBERS, synthetic_fallback=False)
     finally:
         if old is None:
             os.environ.pop("DASHBOARD_DATA_DIR", None)
@@ -43,24 +56,39 @@ def browser_data_dir(tmp_path_factory):
     return data_dir
 
 
+@pytest.fixture(scope="session")
+def demo_api(browser_data_dir):
+    """The mock Crossref API serving the population the browser snapshot was built from."""
+    with demo_mock(N_MEMBERS) as mock:
+        yield mock.url
+
+
+@pytest.fixture(scope="session")
+def browser_settings(browser_data_dir, demo_api):
+    """What the app's drill-downs use: the mock's URL, polite pool, a loopback-fast list rate."""
+    return fast_settings(browser_data_dir, demo_api)
+
+
 @pytest.fixture(scope="module")
-def base_url(browser_data_dir):
-    old = os.environ.get("DASHBOARD_DATA_DIR")
+def base_url(browser_data_dir, demo_api, browser_settings):
+    saved = {k: os.environ.get(k) for k in ("DASHBOARD_DATA_DIR", "CROSSREF_API_URL")}
     os.environ["DASHBOARD_DATA_DIR"] = str(browser_data_dir)  # before the first `import app`
+    os.environ["CROSSREF_API_URL"] = demo_api
     try:
         import app  # noqa: F401
         from cache import facade
 
-        facade.configure(browser_data_dir)
+        facade.configure(browser_data_dir, settings=browser_settings)
         facade.snapshot()  # load once, before the first request
         with AppServer() as url:
             yield url
         facade.configure(None)
     finally:
-        if old is None:
-            os.environ.pop("DASHBOARD_DATA_DIR", None)
-        else:
-            os.environ["DASHBOARD_DATA_DIR"] = old
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +102,12 @@ def browser(base_url):
 
 
 @pytest.fixture
-def page(browser, base_url, browser_data_dir):
+def page(browser, base_url, browser_data_dir, browser_settings):
     """A fresh page; fails the test on any console error, page error or JS dialog (alert)."""
     from cache import facade
 
     if facade.data_dir() != browser_data_dir:  # unit tests may have re-pointed it
-        facade.configure(browser_data_dir)
+        facade.configure(browser_data_dir, settings=browser_settings)
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     p = context.new_page()
     p.set_default_timeout(15_000)

@@ -60,6 +60,37 @@ def inject_hostile(data_dir: Path) -> str:
     return store.publish(members, snap.coverage, meta, snap.years)
 
 
+def demo_mock(n_members: int):
+    """A MockCrossref serving the same population the demo snapshot was built from (not started)."""
+    import datetime as dt
+
+    from cache.demo import DEMO_SEED
+    from cache.mock.population import Population
+    from cache.mock.server import MockCrossref
+
+    year = dt.datetime.now(dt.UTC).year
+    return MockCrossref(Population(n_members=n_members, seed=DEMO_SEED, current_year=year))
+
+
+def fast_settings(data_dir: Path, api_url: str):
+    """Polite-pool settings for a loopback mock that does not rate-limit (fast drill-downs)."""
+    from cache.settings import Settings
+
+    return Settings.from_env(api_url=api_url, mailto="test@example.org", data_dir=data_dir,
+                             list_rate=50, list_concurrency=3)
+
+
+def save_drilldown(settings, member_id: int) -> dict:
+    """Run the work-level drill-down of one member against `settings.api_url` and save it."""
+    from cache import works
+    from cache.client import CrossrefClient
+
+    with CrossrefClient(settings, use_cache=True) as client:
+        result = works.drill_down(client, int(member_id))
+    works.save(settings, result)
+    return result
+
+
 class AppServer:
     """`with AppServer() as url:` serves `app.server` on 127.0.0.1:<free port> in a thread."""
 

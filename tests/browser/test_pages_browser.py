@@ -206,3 +206,86 @@ def test_methodology_and_404(page):
     assert "Crossref data as of" in page.locator("#methodology-sources").inner_text()
     goto(page, "/no/such/page")
     assert page.locator("#notfound-title").inner_text() == "Page not found"
+
+
+# ---------------------------------------------------------------- member: work-level drill-down
+
+
+def _members_with_current_works(lo: int, hi: int) -> list[int]:
+    from cache import facade
+
+    m = facade.members()
+    v = facade.view("journal-article", "current")
+    ok = m[(m["current_dois"] >= lo) & (m["current_dois"] <= hi)]
+    ok = ok[v.works.reindex(ok.index).fillna(0) > 0]
+    return sorted(int(i) for i in ok["member_id"])
+
+
+@pytest.fixture(scope="module")
+def saved_drilldown(base_url, browser_settings):
+    """A drill-down run against the mock and saved before the page opens; one gap title is HTML."""
+    from cache import works
+    from tests.browser.server import save_drilldown
+
+    mid = _members_with_current_works(200, 800)[0]
+    result = save_drilldown(browser_settings, mid)
+    key = next(k for k in ("references", "abstracts", "orcids") if result["gaps"][k]["dois"])
+    result["gaps"][key]["dois"][0]["title"] = HOSTILE_NAME
+    works.save(browser_settings, result)
+    return {"member_id": mid, "result": result, "hostile_metric": key}
+
+
+def test_member_worklevel_saved_result_gap_grid_and_csv(page, saved_drilldown):
+    mid, result = saved_drilldown["member_id"], saved_drilldown["result"]
+    goto(page, f"/member/{mid}?type={result['types'][0]}")  # samples are of the largest type
+    page.wait_for_selector("#member-wl-metric-table tbody tr")
+    assert page.locator("#member-wl-run").inner_text().strip() == "Refresh"
+    assert result["created"][:10] in page.locator("#member-wl-status").inner_text()
+    assert "≈" in page.locator("#member-wl-metric-table").inner_text()
+    page.wait_for_selector("#member-wl-years .main-svg .scatterlayer .trace")
+    # the gap grid: DOIs link to doi.org, titles are text (the HTML one included)
+    key = saved_drilldown["hostile_metric"]
+    from cache import facade
+
+    page.locator("#member-wl-gap-metric").click()
+    page.get_by_role("option", name=re.compile("^" + re.escape(facade.metric_label(key)) + r" \(")).click()
+    page.wait_for_function(
+        "document.querySelector('#member-wl-gap-count')?.textContent.includes(" + repr(facade.metric_label(key)) + ")")
+    row = page.locator("#member-wl-gap-grid .ag-center-cols-container .ag-row[row-index='0']")
+    row.wait_for()
+    assert row.locator("[col-id='title']").text_content() == HOSTILE_NAME
+    assert page.locator("img[src='x']").count() == 0
+    link = row.locator("a.doi-link")
+    doi = result["gaps"][key]["dois"][0]["DOI"]
+    assert link.text_content() == doi
+    assert link.get_attribute("href") == "https://doi.org/" + doi and link.get_attribute("target") == "_blank"
+    count = len(result["gaps"][key]["dois"])
+    assert f"{result['gaps'][key]['missing']:,} works" in page.locator("#member-wl-gap-count").inner_text()
+    with page.expect_download() as dl:
+        page.locator("#member-wl-download-btn").click()
+    assert dl.value.suggested_filename == f"crossref-member-{mid}-missing-{key}.csv"
+    rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0] == ["metric", "doi", "title", "type", "issued_year"]
+    assert len(rows) == 1 + count and {r[0] for r in rows[1:]} == {key}
+    assert rows[1][1] == doi and rows[1][2] == HOSTILE_NAME
+
+
+def test_member_worklevel_button_runs_drilldown(page, browser_data_dir):
+    """Click 'Load work-level detail': a background job against the mock API, with progress."""
+    from cache import facade
+
+    mid = next(i for i in _members_with_current_works(50, 300)
+               if not (browser_data_dir / "drilldown" / f"member-{i}.json").exists())
+    goto(page, f"/member/{mid}")
+    button = page.locator("#member-wl-run")
+    assert button.inner_text().strip() == "Load work-level detail"
+    assert page.locator("#member-wl-results").is_hidden()
+    button.click()
+    page.wait_for_selector("#member-wl-progress-box", state="visible", timeout=10_000)
+    page.wait_for_selector("#member-wl-metric-table tbody tr", timeout=45_000)
+    page.wait_for_selector("#member-wl-progress-box", state="hidden")
+    assert page.locator("#member-wl-run").inner_text().strip() == "Refresh"
+    assert page.locator("#member-wl-gap-grid .ag-row").count() > 0 or \
+        "No work" in page.locator("#member-wl-gap-note").inner_text()
+    wl = facade.worklevel(mid)
+    assert wl is not None and wl.created[:10] in page.locator("#member-wl-status").inner_text()
