@@ -11,9 +11,11 @@ members take about 33 requests in a few seconds. Everything else is the producti
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 from cache.client import CrossrefClient
 from cache.refresh import ProgressFn, RefreshResult, refresh_all
@@ -49,18 +51,34 @@ def run_demo_refresh(
     seed: int = DEMO_SEED,
     current_year: int | None = None,
 ) -> RefreshResult:
+
+    with demo_api(n_members, seed=seed, current_year=current_year) as base_url:
+        store = SnapshotStore(settings.data_dir)
+        cfg = demo_settings(settings, base_url)
+        with CrossrefClient(cfg, use_cache=False, write_cache=False) as client:
+            return refresh_all(client, store, progress=progress, source="demo")
+
+
+@contextlib.contextmanager
+def demo_api(
+    n_members: int = DEMO_MEMBERS,
+    *,
+    seed: int = DEMO_SEED,
+    current_year: int | None = None,
+    warm: bool | None = None,
+) -> Iterator[str]:
+    """The demo population's mock Crossref API on 127.0.0.1 while the block runs; yields its URL.
+
+    Also used for work-level drill-downs on demo data: the demo members exist only there.
+    """
     from cache.mock.population import Population
     from cache.mock.server import MockCrossref
 
     year = current_year or dt.datetime.now(dt.UTC).year
     population = Population(n_members=n_members, seed=seed, current_year=year)
-    mock = MockCrossref(population, pool="polite")
-    base_url = mock.start()
+    mock = MockCrossref(population, pool="polite", warm=warm)
     try:
-        store = SnapshotStore(settings.data_dir)
-        cfg = demo_settings(settings, base_url)
-        with CrossrefClient(cfg, use_cache=False, write_cache=False) as client:
-            return refresh_all(client, store, progress=progress, source="demo")
+        yield mock.start()
     finally:
         mock.stop()
 

@@ -18,9 +18,11 @@ from typing import Any
 import pandas as pd
 
 import metrics
+from cache.settings import DEFAULT_API_URL, Settings
 from metrics import scoring
 
 from .export import estimate_text
+from .loader import meta as snapshot_meta
 from .loader import settings
 from .roster import parse_member_id
 
@@ -276,6 +278,14 @@ def worklevel_csv(member_id: Any, key: str) -> str | None:
     return wl.gaps_csv(key)
 
 
+def _drill(cfg: Settings, member_id: int, progress, options: dict) -> dict:
+    from cache import works
+    from cache.client import CrossrefClient
+
+    with CrossrefClient(cfg, use_cache=True) as client:
+        return works.drill_down(client, member_id, progress=progress, **options)
+
+
 def run_worklevel(member_id: int, progress: Callable[[int, int, str], Any] | None = None,
                   **options: Any) -> WorkLevel:
     """Run the drill-down for one member against Crossref, save it and return it.
@@ -283,15 +293,20 @@ def run_worklevel(member_id: int, progress: Callable[[int, int, str], Any] | Non
     Slow (tens of paced list requests); call it from the CLI or a background callback only.
     `options` go to `cache.works.drill_down` (gap_cap, gap_period, max_types, current_year).
     """
-    from cache import works
-    from cache.client import CrossrefClient
+    from cache import demo, works
 
     mid = parse_member_id(member_id)
     if mid is None:
         raise ValueError(f"not a member id: {member_id!r}")
     cfg = settings()
-    with CrossrefClient(cfg, use_cache=True) as client:
-        result = works.drill_down(client, mid, progress=progress, **options)
+    meta = snapshot_meta()
+    if meta.get("source") == "demo" and cfg.api_url == DEFAULT_API_URL:
+        # Demo members exist only in the demo population: ask its mock API, not Crossref.
+        with demo.demo_api(int(meta.get("members") or demo.DEMO_MEMBERS),
+                           current_year=meta.get("current_year"), warm=False) as url:
+            result = _drill(demo.demo_settings(cfg, url), mid, progress, options)
+    else:
+        result = _drill(cfg, mid, progress, options)
     path = works.save(cfg, result)
     with _memo_lock:
         _memo.pop(str(path), None)
