@@ -13,6 +13,7 @@ Six ``rows=0`` facet requests per funder, cached for 24 h. The result lands in
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -25,6 +26,8 @@ from cache.settings import Settings
 from cache.works import period_filters
 
 FUNDER_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/)?(?:10\.13039/)?(\d{6,})$")
+logger = logging.getLogger(__name__)
+
 ROR = re.compile(r"^(?:https?://)?ror\.org/(0[a-z0-9]{8})$", re.IGNORECASE)
 
 SERIES = {
@@ -111,8 +114,32 @@ def save(settings: Settings, report: dict) -> Path:
     return path
 
 
-def load_all(settings: Settings) -> list[dict]:
-    """Every saved funder report, newest first."""
-    reports = [json.loads(p.read_text(encoding="utf-8"))
-               for p in settings.drilldown_dir.glob("funder-*.json")]
-    return sorted(reports, key=lambda r: r.get("created", ""), reverse=True)
+def saved(settings: Settings) -> list[dict]:
+    """``{key, name, created}`` of every saved funder report, newest first; unreadable files are
+    skipped with a warning (one broken file must not hide the others)."""
+    out = []
+    for path in settings.drilldown_dir.glob("funder-*.json"):
+        report = _read(path)
+        if report is not None:
+            out.append({"key": path.stem.removeprefix("funder-"), "name": report.get("name") or "",
+                        "created": report.get("created") or ""})
+    return sorted(out, key=lambda r: r["created"], reverse=True)
+
+
+def load(settings: Settings, key: str) -> dict | None:
+    """One saved report by its file key (as listed by :func:`saved`), or None."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", key or ""):
+        return None
+    return _read(settings.drilldown_dir / f"funder-{key}.json")
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("skipping unreadable funder report %s: %s", path, exc)
+        return None
+    if not isinstance(report, dict) or not isinstance(report.get("publishers"), list):
+        logger.warning("skipping funder report %s: not a funder report", path)
+        return None
+    return report

@@ -193,24 +193,48 @@ def funder_detail(key):
     d = facade.funder_drilldown(key)
     if d is None:
         return dmc.Text("This per-funder file could not be read.", size="sm", c="dimmed")
-    facts = [dmc.Text([html.B(f"{k}: "), str(v)], size="sm") for k, v in list(d["facts"].items())[:12]]
+    facts = [dmc.Text([html.B(f"{k}: "), str(v)], size="sm") for k, v in d["facts"].items()]
     table = d["table"]
-    if table is None or table.empty:
-        body = dmc.Text("No per-publisher table in this file.", size="sm", c="dimmed")
-    else:
-        table = table.head(2000).copy()
-        cols = []
-        for c in table.columns:
-            name = str(c)
-            col = {"field": name, "headerName": name.replace("_", " ")}
-            if name.endswith("_share") and pd.api.types.is_numeric_dtype(table[c]):
-                table[c] = (table[c].astype(float) * 100).round(1)
-                col.update(valueFormatter=grid.PCT_FORMAT, type="numericColumn")
-            elif pd.api.types.is_integer_dtype(table[c]):
-                col.update(valueFormatter=grid.INT_FORMAT, type="numericColumn")
-            elif name in ("name", "member_name") and "member_id" in table.columns:
-                col["cellRenderer"] = "MemberLink"
-            cols.append(col)
-        safe = table.map(lambda x: x if isinstance(x, int | float | str | bool) or x is None else str(x))
-        body = grid.static_grid(f"{P}-funder-grid", safe, cols, height="380px")
-    return html.Div([dmc.Title(d["name"], order=5, mb=4), *facts, html.Div(body, style={"marginTop": "8px"})])
+    if table.empty:
+        return html.Div([dmc.Title(d["name"], order=5, mb=4), *facts,
+                         dmc.Text("No works of this funder were found.", size="sm", c="dimmed")])
+    shown = table.head(2000).copy()
+    cols = []
+    for name in shown.columns:
+        col = {"field": name, "headerName": name.replace("_", " ")}
+        if name.endswith("_share"):
+            shown[name] = (shown[name].astype(float) * 100).round(1)
+            col.update(valueFormatter=grid.PCT_FORMAT, type="numericColumn")
+        elif pd.api.types.is_integer_dtype(shown[name]):
+            col.update(valueFormatter=grid.INT_FORMAT, type="numericColumn")
+        cols.append(col)
+    return html.Div([
+        dmc.Title(d["name"], order=5, mb=4), *facts,
+        dcc.Graph(figure=funder_figure(d), config=figures.GRAPH_CONFIG),
+        grid.static_grid(f"{P}-funder-grid", shown, cols, height="380px"),
+    ])
+
+
+def funder_figure(d: dict) -> go.Figure:
+    """Top publishers of a funder's current works: share with award numbers / own funder IDs."""
+    t = d["table"]
+    t = t[t["period"] == "current"].nlargest(TOP, "works")
+    if t.empty:
+        return figures.empty("This funder has no current works.", d["name"])
+    names = [figures.esc(n if len(n) <= 42 else n[:40] + "…") + f" ({w:,})"
+             for n, w in zip(t["publisher"], t["works"], strict=True)]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=t["award_share"] * 100, orientation="h", name="With award numbers",
+                marker_color=th.DOI_WEIGHTED, hovertemplate="%{y}: %{x:.1f} %<extra></extra>")
+    fig.add_bar(y=names, x=t["publisher_asserted_share"] * 100, orientation="h",
+                name="Funder ID deposited by the publisher", marker_color=th.MEMBER_MEDIAN,
+                hovertemplate="%{y}: %{x:.1f} %<extra></extra>")
+    fig.update_layout(
+        template=figures.TEMPLATE, barmode="group", height=max(360, 40 * len(t) + 160),
+        title=figures.title(f"{d['name']}: its current works by publisher (top {len(t)})",
+                            "share of each publisher's works citing this funder; "
+                            "the rest of the funder IDs were matched by Crossref"),
+        yaxis={"autorange": "reversed", "title": {"text": "Publisher (works)"}},
+    )
+    figures.pct_axis(fig, "x", "Share of the publisher's works (%)")
+    return figures.legend_below(fig, 100)

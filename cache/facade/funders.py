@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import metrics
+from cache import funder
 
-from .loader import data_dir
+from .loader import settings
 from .views import view
 from .vocab import metric_keys
+
+PUBLISHER_COLUMNS = ("publisher", "period", "works", "with_award", "award_share",
+                     "publisher_asserted", "publisher_asserted_share")
 
 
 def funding_metrics() -> list[str]:
@@ -49,65 +49,19 @@ def funders_summary(content_type: str, period: str) -> dict:
     return v.cached("funders", compute)
 
 
-# Not `cache.funder.load_all()`: that raises on the first unreadable file (one bad file would
-# take the whole Funders page down) and drops the file name, which is the key the page links by.
-# Here each file is read on its own, a broken one is listed as not ok, and the key is the file's.
-
-
-def _read_json(path: Path) -> Any | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def funder_drilldowns() -> list[dict]:
-    """Per-funder files written by `python -m cache funder …` (drilldown/funder-*.json)."""
-    d = data_dir() / "drilldown"
-    out = []
-    try:
-        files = sorted(d.glob("funder-*.json"))
-    except OSError:
-        files = []
-    for p in files:
-        key = p.stem[len("funder-"):]
-        data = _read_json(p)
-        label = (_funder_name(data) or key) if data is not None else key
-        out.append({"key": key, "label": f"{label} ({key})" if label != key else key,
-                    "ok": data is not None})
-    return out
-
-
-def _funder_name(data: Any) -> str:
-    if not isinstance(data, Mapping):
-        return ""
-    for k in ("name", "funder_name", "label"):
-        if isinstance(data.get(k), str):
-            return data[k]
-    f = data.get("funder")
-    if isinstance(f, Mapping):
-        for k in ("name", "label"):
-            if isinstance(f.get(k), str):
-                return f[k]
-    return ""
+    """Per-funder reports written by `python -m cache funder …`, newest first."""
+    return [
+        {"key": r["key"], "label": f"{r['name']} ({r['key']})" if r["name"] else r["key"]}
+        for r in funder.saved(settings())
+    ]
 
 
 def funder_drilldown(key: Any) -> dict | None:
-    """One per-funder file: name, scalar facts and its per-publisher table (tolerant of shape)."""
-    if not isinstance(key, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", key):
+    """One per-funder report: its facts and the per-publisher table (shares as fractions)."""
+    report = funder.load(settings(), key) if isinstance(key, str) else None
+    if report is None:
         return None
-    data = _read_json(data_dir() / "drilldown" / f"funder-{key}.json")
-    if not isinstance(data, Mapping):
-        return None
-    table = None
-    for k in ("publishers", "members", "by_member", "rows", "table"):
-        if isinstance(data.get(k), list) and data[k] and isinstance(data[k][0], Mapping):
-            table = pd.DataFrame(data[k])
-            break
-    if table is None:
-        for val in data.values():
-            if isinstance(val, list) and val and isinstance(val[0], Mapping):
-                table = pd.DataFrame(val)
-                break
-    facts = {k: val for k, val in data.items() if isinstance(val, str | int | float | bool) or val is None}
-    return {"key": key, "name": _funder_name(data) or key, "facts": facts, "table": table}
+    facts = {k: report.get(k) for k in ("id", "kind", "created", "current_year")}
+    table = pd.DataFrame(report["publishers"], columns=PUBLISHER_COLUMNS)
+    return {"key": key, "name": report.get("name") or key, "facts": facts, "table": table}

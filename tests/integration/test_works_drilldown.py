@@ -134,3 +134,29 @@ def test_funder_report_by_doi_and_by_name(mock, tmp_path):
         assert 0 <= row["with_award"] <= row["works"]
         assert 0 <= row["publisher_asserted"] <= row["works"]
         assert row["period"] in ("current", "backfile")
+
+
+def test_funder_report_feeds_the_funders_page(mock, tmp_path):
+    import app  # noqa: F401  (pages register themselves on the app)
+    from cache import facade
+    from pages import funders as funders_page
+
+    with make_client(mock, tmp_path) as client:
+        known = client.get("/funders", {"rows": 1})["items"][0]
+        report = funder.funder_report(client, funder.resolve(client, known["id"]), current_year=YEAR)
+    settings = Settings.from_env(data_dir=tmp_path)
+    funder.save(settings, report)
+    (settings.drilldown_dir / "funder-broken.json").write_text("{not json", encoding="utf-8")
+    facade.configure(tmp_path)
+    try:
+        listed = facade.funder_drilldowns()
+        assert [d["key"] for d in listed] == [funder.file_key(report["id"])]  # broken one skipped
+        detail = funders_page.funder_detail(listed[0]["key"])
+        figure = detail.children[-2].figure
+        current = [r for r in report["publishers"] if r["period"] == "current"]
+        assert len(figure.data[0].y) == min(len(current), funders_page.TOP)
+        assert "award" in figure.data[0].name.lower()
+        assert funders_page.funder_detail("../../etc/passwd") is not None  # refused, not read
+        assert facade.funder_drilldown("../../etc/passwd") is None
+    finally:
+        facade.configure(None)
