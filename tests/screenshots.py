@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         demo_mock,
         fast_settings,
         save_drilldown,
+        save_funder_report,
     )
 
     t0 = time.perf_counter()
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with demo_mock(args.members) as mock:
         save_drilldown(fast_settings(data_dir, mock.url), member)
+        save_funder_report(fast_settings(data_dir, mock.url))
     print(f"drill-down of member {member} saved in {time.perf_counter() - t0:.1f} s")
     pages = {
         "overview": "/",

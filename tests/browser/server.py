@@ -91,6 +91,19 @@ def save_drilldown(settings, member_id: int) -> dict:
     return result
 
 
+def save_funder_report(settings) -> dict:
+    """Run the per-funder view of the mock's largest funder and save it (Funders page section)."""
+    from cache import funder
+    from cache.client import CrossrefClient
+
+    with CrossrefClient(settings, use_cache=True) as client:
+        funders = client.get("/funders", {"rows": 50})["items"]
+        biggest = max(funders, key=lambda f: client.count(f"/funders/{f['id']}/works"))
+        report = funder.funder_report(client, funder.resolve(client, str(biggest["id"])))
+    funder.save(settings, report)
+    return report
+
+
 class AppServer:
     """`with AppServer() as url:` serves `app.server` on 127.0.0.1:<free port> in a thread."""
 
