@@ -46,6 +46,10 @@ DataDirOption = Annotated[
     ),
 ]
 
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
+]
+
 EXPORT_COLUMNS = (
     "member_id",
     "member_name",
@@ -183,13 +187,11 @@ def refresh(
         list[int] | None,
         typer.Option(
             "--member",
-            help="Refresh only these member ids (repeatable) through /members/{id}; the "
-            "snapshot then holds only them.",
+            help="Refresh only these member ids (repeatable) through /members/{id}, inside a "
+            "copy of the latest snapshot.",
         ),
     ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Fetch member summaries from Crossref and publish a snapshot."""
@@ -338,9 +340,7 @@ def works(
     max_types: Annotated[
         int, typer.Option("--max-types", min=1, help="Content types counted (largest first).")
     ] = 2,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
-    ] = False,
+    no_cache: NoCacheOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Work-level drill-down: trials, licence quality, depth, per-year coverage, DOIs to fix."""
