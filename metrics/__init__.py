@@ -42,6 +42,7 @@ __all__ = [
     "names",
     "period_of",
     "tally",
+    "tally_by_slice",
 ]
 
 _MODULES = (
@@ -144,3 +145,17 @@ def tally(works: Iterable[Work], keys: Iterable[str] | None = None) -> dict[str,
                 slot[0] += bool(metric.predicate(record))
                 slot[1] += 1
     return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def tally_by_slice(
+    works: Iterable[Work], current_year: int, keys: Iterable[str] | None = None
+) -> dict[tuple[int, str, str], dict[str, tuple[int, int]]]:
+    """:func:`tally` per ``(member, content type, period)``; a work counts in ``all`` and in its
+    period (undated works only in ``all``), as in Crossref's ``counts-type``."""
+    groups: dict[tuple[int, str, str], list[Work]] = {}
+    for work in works:
+        member, ctype = int(work["member"]), work.get("type") or "unknown"
+        period = period_of(issued_year(work), current_year)
+        for p in ("all", period) if period else ("all",):
+            groups.setdefault((member, ctype, p), []).append(work)
+    return {cell: tally(group, keys) for cell, group in groups.items()}

@@ -104,22 +104,7 @@ def harvest(base: str, member_id: int) -> list[dict]:
 
 
 def python_counts(works: list[dict]) -> dict[tuple, dict[str, tuple[int, int]]]:
-    out: dict[tuple, dict[str, list[int]]] = {}
-    keys = list(metrics.REGISTRY)
-    for w in works:
-        member, ctype = int(w["member"]), w["type"]
-        period = metrics.period_of(metrics.issued_year(w), YEAR)
-        for p in ("all", period) if period else ("all",):
-            cell = out.setdefault((member, ctype, p), {k: [0, 0] for k in keys})
-            for key, m in metrics.REGISTRY.items():
-                if m.share is not None:
-                    num, den = m.share(w)
-                    cell[key][0] += num
-                    cell[key][1] += den
-                else:
-                    cell[key][0] += bool(m.predicate(w))
-                    cell[key][1] += 1
-    return {c: {k: tuple(v) for k, v in vals.items()} for c, vals in out.items()}
+    return metrics.tally_by_slice(works, YEAR, metrics.REGISTRY)
 
 
 def api_count(base: str, member: int, ctype: str, period: str, clause: str | None) -> int:

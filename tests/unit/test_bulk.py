@@ -507,21 +507,10 @@ def test_sql_equals_predicates_on_real_records(reader: str) -> None:
 # --------------------------------------------------------------------------------------------
 def python_tally(works: list[dict], year: int) -> dict[tuple, dict[str, list[int]]]:
     """(member, type, period) -> metric -> [covered, total], straight from the registry."""
-    out: dict[tuple, dict[str, list[int]]] = {}
-    for w in works:
-        member, ctype = int(w["member"]), w.get("type") or "unknown"
-        period = metrics.period_of(metrics.issued_year(w), year)
-        for p in ("all", period) if period else ("all",):
-            cell = out.setdefault((member, ctype, p), {k: [0, 0] for k in ALL_KEYS})
-            for key, m in metrics.REGISTRY.items():
-                if m.share is not None:
-                    num, den = m.share(w)
-                    cell[key][0] += num
-                    cell[key][1] += den
-                else:
-                    cell[key][0] += bool(m.predicate(w))
-                    cell[key][1] += 1
-    return out
+    return {
+        cell: {k: list(v) for k, v in values.items()}
+        for cell, values in metrics.tally_by_slice(works, year, ALL_KEYS).items()
+    }
 
 
 def test_generated_file_matches_python_tally(tmp_path: Path) -> None:
