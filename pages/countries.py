@@ -52,12 +52,8 @@ def layout(type=None, period=None, metric=None, how=None, **kwargs):
                         ui.type_select(f"{P}-type", s["type"]),
                         ui.period_control(f"{P}-period", s["period"]),
                         ui.metric_select(f"{P}-metric", s["metric"], with_composite=True),
-                        html.Div([
-                            dmc.Text("Aggregate", size="sm", fw=500, mb=3),
-                            dmc.SegmentedControl(id=f"{P}-how", value=s["how"],
-                                                 data=[{"value": "doi_weighted", "label": "DOI-weighted"},
-                                                       {"value": "member_median", "label": "Member median"}]),
-                        ]),
+                        ui.segmented(f"{P}-how", "Aggregate", s["how"],
+                                     {"doi_weighted": "DOI-weighted", "member_median": "Member median"}),
                     ],
                     align="flex-end", gap="lg", wrap="wrap",
                 ),
@@ -66,10 +62,7 @@ def layout(type=None, period=None, metric=None, how=None, **kwargs):
             ui.graph(f"{P}-map"),
             ui.section(
                 "Countries",
-                dmc.Group([dmc.Text(id=f"{P}-count", size="sm", c="dimmed"), ui.export_button(f"{P}-export")],
-                          justify="space-between", mb="xs"),
-                html.Div(id=f"{P}-table"),
-                ui.download(f"{P}-download"),
+                *ui.table_block(P),
             ),
         ]
     )

@@ -50,10 +50,7 @@ def layout(type=None, period=None, funder=None, **kwargs):
             ui.graph(f"{P}-gap-chart"),
             ui.section(
                 "Members ranked by funding metadata",
-                dmc.Group([dmc.Text(id=f"{P}-count", size="sm", c="dimmed"), ui.export_button(f"{P}-export")],
-                          justify="space-between", mb="xs"),
-                html.Div(id=f"{P}-table"),
-                ui.download(f"{P}-download"),
+                *ui.table_block(P),
                 description="Members with works of this type and period, ranked by works lacking funder "
                             "information. Percentages are shares of each member's works.",
             ),

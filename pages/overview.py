@@ -65,12 +65,8 @@ def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, mi
                             clearable=True, w=260, placeholder="All countries",
                             data=[{"value": c, "label": f"{n} ({c})"} for c, n in facade.country_options()],
                             comboboxProps={"zIndex": 400}, maxDropdownHeight=320),
-            html.Div([
-                dmc.Text("GEM country", size="sm", fw=500, mb=3),
-                dmc.SegmentedControl(id=f"{P}-gem", value=state["gem"],
-                                     data=[{"value": "any", "label": "All"}, {"value": "gem", "label": "GEM"},
-                                           {"value": "non-gem", "label": "Non-GEM"}]),
-            ]),
+            ui.segmented(f"{P}-gem", "GEM country", state["gem"],
+                         {"any": "All", "gem": "GEM", "non-gem": "Non-GEM"}),
             dmc.MultiSelect(id=f"{P}-tier", label="Size tier", value=state["tier"], clearable=True, w=220,
                             placeholder="All sizes",
                             data=[{"value": t, "label": f"{t} ({txt})"} for t, txt in facade.size_tiers()

@@ -52,15 +52,20 @@ def type_select(cid: str, value: str) -> dmc.Select:
                       w=220, allowDeselect=False, comboboxProps={"zIndex": 400})
 
 
-def period_control(cid: str, value: str) -> html.Div:
+def segmented(cid: str, label: str, value: str, options: dict[str, str]) -> html.Div:
+    """A labelled DMC SegmentedControl; `options` maps value → label, in display order."""
     return html.Div([
-        dmc.Text("Period", size="sm", fw=500, mb=3),
-        dmc.SegmentedControl(
-            id=cid, value=value,
-            data=[{"value": p, "label": {"current": "Current", "backfile": "Backfile", "all": "All time"}[p]}
-                  for p in facade.periods()],
-        ),
+        dmc.Text(label, size="sm", fw=500, mb=3),
+        dmc.SegmentedControl(id=cid, value=value,
+                             data=[{"value": v, "label": lbl} for v, lbl in options.items()]),
     ])
+
+
+PERIOD_LABELS = {"current": "Current", "backfile": "Backfile", "all": "All time"}
+
+
+def period_control(cid: str, value: str) -> html.Div:
+    return segmented(cid, "Period", value, {p: PERIOD_LABELS[p] for p in facade.periods()})
 
 
 def metric_select(cid: str, value: str, label: str = "Metric", with_composite: bool = False) -> dmc.Select:
@@ -76,6 +81,17 @@ def export_button(cid: str, label: str = "Export CSV") -> dmc.Button:
 
 def download(cid: str) -> dcc.Download:
     return dcc.Download(id=cid)
+
+
+def table_block(prefix: str) -> list:
+    """Row count + "Export CSV" above a table slot, and the download: ids `<prefix>-count`,
+    `-export`, `-table`, `-download`."""
+    return [
+        dmc.Group([dmc.Text(id=f"{prefix}-count", size="sm", c="dimmed"),
+                   export_button(f"{prefix}-export")], justify="space-between", mb="xs"),
+        html.Div(id=f"{prefix}-table"),
+        download(f"{prefix}-download"),
+    ]
 
 
 def section(title: str, *children, sid: str | None = None, description: str | None = None) -> dmc.Card:
