@@ -26,26 +26,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from bench.demo_data import DEFAULT_DIR, ensure_demo_snapshot
+
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DIR = ROOT / "bench" / "results" / "demo-data"
 KB = 1024
-
-
-def ensure_data(data_dir: Path, n_members: int) -> str:
-    from cache.snapshots import SnapshotStore
-
-    store = SnapshotStore(data_dir)
-    sid = store.latest_id()
-    if sid:
-        return sid
-    print(f"building the demo snapshot ({n_members:,} members) into {data_dir} …", flush=True)
-    from cache.demo import build_demo_snapshot
-    from cache.settings import Settings
-
-    t0 = time.perf_counter()
-    sid = build_demo_snapshot(Settings.from_env(data_dir=data_dir), n_members=n_members)
-    print(f"  done in {time.perf_counter() - t0:.1f} s", flush=True)
-    return sid
 
 
 def pct(values: list[float], q: float) -> float:
@@ -159,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)
-    sid = ensure_data(data_dir, args.members)
+    sid = ensure_demo_snapshot(data_dir, args.members)
 
     # ---- cold start and memory (fresh interpreters) ------------------------------------------
     probe = subprocess_probe(data_dir, "facade")

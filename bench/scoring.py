@@ -1,6 +1,6 @@
 """Benchmark: score a full population with metrics.scoring vs a naive per-member Python loop.
 
-    python bench/scoring.py [--synthetic] [--members 33000] [--baseline-members 1500] [--seed 7]
+    python bench/scoring.py [--data-dir DIR] [--baseline-members 1500]
 
 Work measured (both sides do the same steps):
   1. all-types rows for every member × period × metric (count-weighted mean over types);
@@ -9,8 +9,8 @@ Work measured (both sides do the same steps):
   4. size tiers and percentile ranks of every metric and the composite within size peer groups;
   5. the per-metric aggregate (DOI-weighted, member mean, member median, members, works).
 
-Data: the latest snapshot when `cache.snapshots` / `cache.settings` are importable and one
-exists, else a deterministic synthetic population of the same shape (seeded numpy).
+Data: the latest snapshot in DIR (default bench/results/demo-data, where the 33k-member demo
+snapshot is built on first use, shared with bench/callbacks.py).
 The baseline runs on a subset of members and is scaled linearly to the full population, so
 the bench stays well under two minutes; the output says so.
 """
@@ -30,81 +30,15 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.demo_data import DEFAULT_DIR, ensure_demo_snapshot
+from cache.snapshots import SnapshotStore
 from metrics import COVERAGE_KEYS
 from metrics import scoring as S
 
-TYPES = (
-    "journal-article",
-    "book-chapter",
-    "proceedings-article",
-    "dataset",
-    "posted-content",
-    "book",
-    "report",
-    "component",
-)
-TYPE_P = np.array([0.55, 0.15, 0.08, 0.06, 0.05, 0.05, 0.03, 0.03])
 
-
-def synthesise(n_members: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A coverage table shaped like a real snapshot: skewed sizes, 1–5 types, 3 periods."""
-    rng = np.random.default_rng(seed)
-    member_ids = np.arange(1, n_members + 1, dtype=np.int64) * 7
-    n_types = rng.choice([1, 2, 3, 4, 5], size=n_members, p=[0.35, 0.3, 0.18, 0.1, 0.07])
-    rows_member = np.repeat(np.arange(n_members), n_types)
-    types = np.concatenate(
-        [rng.choice(len(TYPES), size=k, replace=False, p=TYPE_P) for k in n_types]
-    )
-    size = np.floor(rng.lognormal(mean=5.0, sigma=2.2, size=len(rows_member))).astype(np.int64)
-    current = np.floor(size * rng.uniform(0.0, 0.6, size=len(size))).astype(np.int64)
-    backfile = size - current
-    n_mt = len(rows_member)
-    k = len(COVERAGE_KEYS)
-    # per member × metric propensity (many members at 0 %), per type noise
-    base = rng.beta(0.6, 0.9, size=(n_members, k)) * (rng.random((n_members, k)) > 0.35)
-    frames = []
-    for period, total in (("current", current), ("backfile", backfile), ("all", size)):
-        p = np.clip(base[rows_member] + rng.normal(0, 0.05, size=(n_mt, k)), 0, 1)
-        tot = np.repeat(total, k)
-        cov = p.ravel()
-        covered = np.rint(cov * tot).astype(np.int64)
-        cov = np.where(tot > 0, covered / np.maximum(tot, 1), np.nan)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "member_id": np.repeat(member_ids[rows_member], k),
-                    "content_type": np.repeat(np.asarray(TYPES, dtype=object)[types], k),
-                    "period": period,
-                    "metric": np.tile(np.asarray(COVERAGE_KEYS, dtype=object), n_mt),
-                    "covered": covered,
-                    "total": tot,
-                    "coverage": cov,
-                    "source": "coverage-type",
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                }
-            )
-        )
-    coverage = pd.concat(frames, ignore_index=True)
-    totals = np.bincount(rows_member, weights=size, minlength=n_members).astype(np.int64)
-    members = pd.DataFrame({"member_id": member_ids, "total_dois": totals})
-    return coverage, members
-
-
-def load_data(args) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    if not args.synthetic:
-        try:
-            from cache.settings import Settings
-            from cache.snapshots import SnapshotStore
-
-            store = SnapshotStore(Settings.from_env().data_dir)
-            if store.latest_id() is not None:
-                snap = store.load()
-                return snap.coverage, snap.members, f"snapshot {snap.id}"
-        except Exception as exc:  # the cache package may not exist yet, or be mid-change
-            print(f"(no snapshot: {type(exc).__name__}: {exc})")
-    coverage, members = synthesise(args.members, args.seed)
-    return coverage, members, f"synthetic (seed {args.seed})"
+def load_data(data_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    snap = SnapshotStore(data_dir).load(ensure_demo_snapshot(data_dir))
+    return snap.coverage, snap.members, f"snapshot {snap.id}"
 
 
 def vectorised(coverage: pd.DataFrame, members: pd.DataFrame) -> dict:
@@ -214,14 +148,13 @@ def timed(fn, *args, repeat: int = 1):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--synthetic", action="store_true", help="ignore any snapshot")
-    parser.add_argument("--members", type=int, default=33_000)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR,
+                        help="snapshot to score (the 33k demo snapshot is built there if absent)")
     parser.add_argument("--baseline-members", type=int, default=1_500)
-    parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3, help="best of N vectorised runs")
     args = parser.parse_args()
 
-    coverage, members, label = load_data(args)
+    coverage, members, label = load_data(args.data_dir)
     coverage = coverage[coverage["content_type"] != S.ALL_TYPES].reset_index(drop=True)
     n_members = coverage["member_id"].nunique()
     print(f"data: {label}: {n_members:,} members, {len(coverage):,} coverage rows")
