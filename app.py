@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import threading
 import time
@@ -147,8 +146,8 @@ def ensure_data(cfg: Settings | None = None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the Crossref metadata-completeness dashboard.")
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8050") or 8050))
+    parser.add_argument("--host", default=settings.host, help="default: $HOST or 127.0.0.1")
+    parser.add_argument("--port", type=int, default=settings.port, help="default: $PORT or 8050")
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -154,11 +154,7 @@ def drill_down(
             return client.sample(path, filters, n=100)
         return _gap_list(client, path, task.metric, period_filters(task.period, year), gap_cap)
 
-    done = 0
-
     def on_progress(finished: int, total: int) -> None:
-        nonlocal done
-        done = finished
         if progress is not None:
             progress(finished, total, "work-level requests")
 
