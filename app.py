@@ -3,7 +3,7 @@
     python app.py [--host H] [--port P] [--debug]      (env HOST / PORT; default 127.0.0.1:8050)
 
 On start with no snapshot in DASHBOARD_DATA_DIR, `python app.py` builds the demo snapshot by running
-the real refresh pipeline against the bundled mock Crossref API (`cache.demo.ensure_snapshot`), then
+the real refresh pipeline against the bundled mock Crossref API (`mock.demo.ensure_snapshot`), then
 serves it with a visible "Demo data" badge. WSGI servers use `app:server`; call `ensure_data()`
 first (or run `python -m cache refresh`) when the data dir may be empty.
 """
@@ -22,7 +22,7 @@ import diskcache
 from dash import Dash, DiskcacheManager, dcc, html
 
 from cache import facade
-from cache.settings import Settings, ensure_private_dir
+from cache.crossref.settings import Settings, ensure_private_dir
 from pages.components import badges, theme
 
 logger = logging.getLogger("app")
@@ -34,7 +34,9 @@ facade.configure(settings.data_dir, settings=settings)
 # progress and results pass through this diskcache. It pickles, so it lives in the private (0700)
 # data dir; results are deleted once read (no `cache_by`), so a finished job is never replayed.
 ensure_private_dir(settings.data_dir)
-background_callback_manager = DiskcacheManager(diskcache.Cache(str(ensure_private_dir(settings.jobs_dir))))
+background_callback_manager = DiskcacheManager(
+    diskcache.Cache(str(ensure_private_dir(settings.jobs_dir)))
+)
 
 app = Dash(
     __name__,
@@ -85,11 +87,13 @@ def shell() -> dmc.MantineProvider:
                             [
                                 dmc.Group(
                                     [
-                                        html.Img(src=app.get_asset_url("favicon.svg"), height=28,
-                                                 alt=""),
+                                        html.Img(
+                                            src=app.get_asset_url("favicon.svg"), height=28, alt=""
+                                        ),
                                         dcc.Link(
                                             dmc.Title("Crossref metadata completeness", order=4),
-                                            href="/", className="brand",
+                                            href="/",
+                                            className="brand",
                                         ),
                                     ],
                                     gap="xs",
@@ -104,13 +108,23 @@ def shell() -> dmc.MantineProvider:
                         id="app-header",
                     ),
                     dmc.AppShellNavbar(
-                        [*navigation(),
-                         dmc.Text("Scores come from each member's Crossref metadata; "
-                                  "see Methodology.", size="xs", c="dimmed", p="sm", mt="auto")],
+                        [
+                            *navigation(),
+                            dmc.Text(
+                                "Scores come from each member's Crossref metadata; "
+                                "see Methodology.",
+                                size="xs",
+                                c="dimmed",
+                                p="sm",
+                                mt="auto",
+                            ),
+                        ],
                         p="xs",
                         id="app-nav",
                     ),
-                    dmc.AppShellMain(html.Div(dash.page_container, className="page"), id="app-main"),
+                    dmc.AppShellMain(
+                        html.Div(dash.page_container, className="page"), id="app-main"
+                    ),
                 ],
                 header={"height": 56},
                 navbar={"width": 200, "breakpoint": "sm"},
@@ -132,10 +146,12 @@ def ensure_data(cfg: Settings | None = None) -> str | None:
         print(f"Serving snapshot {existing} from {cfg.data_dir}", flush=True)
         return existing
     print(f"No snapshot in {cfg.data_dir}.", flush=True)
-    print("Building the demo snapshot: starting the mock Crossref API on 127.0.0.1 and running the "
-          "real refresh pipeline against it (fictitious members; this takes a little while)…",
-          flush=True)
-    from cache import demo
+    print(
+        "Building the demo snapshot: starting the mock Crossref API on 127.0.0.1 and running the "
+        "real refresh pipeline against it (fictitious members; this takes a little while)…",
+        flush=True,
+    )
+    from mock_crossref import demo
 
     t0 = time.perf_counter()
     sid = demo.ensure_snapshot(cfg)
@@ -145,18 +161,27 @@ def ensure_data(cfg: Settings | None = None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Serve the Crossref metadata-completeness dashboard.")
+    parser = argparse.ArgumentParser(
+        description="Serve the Crossref metadata-completeness dashboard."
+    )
     parser.add_argument("--host", default=settings.host, help="default: $HOST or 127.0.0.1")
     parser.add_argument("--port", type=int, default=settings.port, help="default: $PORT or 8050")
-    parser.add_argument("--debug", action="store_true", help="Dash debug mode (never in production)")
+    parser.add_argument(
+        "--debug", action="store_true", help="Dash debug mode (never in production)"
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise here
     ensure_data()
     t0 = time.perf_counter()
     facade.snapshot()
-    print(f"Loaded snapshot in {time.perf_counter() - t0:.1f} s; serving on "
-          f"http://{args.host}:{args.port}/", flush=True)
+    print(
+        f"Loaded snapshot in {time.perf_counter() - t0:.1f} s; serving on "
+        f"http://{args.host}:{args.port}/",
+        flush=True,
+    )
     threading.Thread(target=facade.warm, name="warm-views", daemon=True).start()
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0

@@ -1,14 +1,14 @@
-"""Benchmark: bulk scoring of a works JSONL.gz (cache/bulk/) vs a plain Python loop.
+"""Benchmark: bulk scoring of a works JSONL.gz (cache/jobs/bulk/) vs a plain Python loop.
 
     python bench/bulk.py [--works 200000] [--seed 7] [--generator auto|mock|synthetic]
                          [--scale 4] [--repeat 2] [--threads N] [--data FILE] [--keep DIR]
 
 1. Writes a seeded JSONL.gz of ``--works`` realistic works: the mock Crossref API's own work
-   generator (``cache.mock``: whole records with references, abstracts, funders, licences …)
+   generator (``mock``: whole records with references, abstracts, funders, licences …)
    when it is importable, else ``tests/bulkdata.py``.
 2. Baseline, in this process: ``gzip`` + ``json.loads`` per line + a Python loop evaluating
    every registry predicate / depth share and summing per member × type × issued year.
-3. Bulk, in a fresh subprocess (so its peak RSS is its own): ``cache.bulk.ingest(...,
+3. Bulk, in a fresh subprocess (so its peak RSS is its own): ``cache.jobs.bulk.ingest(...,
    publish=False)`` on the same file; then again on a file ``--scale`` times as large (the same
    gzip members concatenated, which is valid gzip).
 
@@ -46,8 +46,8 @@ from metrics.base import issued_year  # noqa: E402
 # --------------------------------------------------------------------------------------------
 def write_mock_works(path: Path, n: int, seed: int, current_year: int) -> str:
     """``n`` works of the mock population, spread over many members (≤ 400 per block)."""
-    from cache.mock.engine import WorkEngine
-    from cache.mock.population import Population
+    from mock_crossref.engine import WorkEngine
+    from mock_crossref.population import Population
 
     pop = Population(3000, seed=seed, current_year=current_year)
     eng = WorkEngine(pop)
@@ -63,7 +63,7 @@ def write_mock_works(path: Path, n: int, seed: int, current_year: int) -> str:
             for rec in eng.records(items[start : start + 5000]):
                 fh.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")))
                 fh.write("\n")
-    return f"mock population generator (cache.mock), {len({pop.b_member[b] for b, _ in items})} members"
+    return f"mock population generator (mock), {len({pop.b_member[b] for b, _ in items})} members"
 
 
 def write_synthetic_works(path: Path, n: int, seed: int, current_year: int) -> str:
@@ -124,7 +124,7 @@ def baseline(path: Path) -> tuple[int, float, dict[str, int]]:
 # Bulk, in a child process
 # --------------------------------------------------------------------------------------------
 def child(path: str, current_year: int, threads: int | None) -> None:
-    from cache.bulk import ingest
+    from cache.jobs.bulk import ingest
 
     t0 = time.perf_counter()
     r0 = resource.getrusage(resource.RUSAGE_SELF)

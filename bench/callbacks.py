@@ -60,11 +60,15 @@ class Client:
         body = {
             "output": key,
             "outputs": outputs if key.startswith("..") else outputs[0],
-            "inputs": [{**i, "value": v} if not isinstance(v, _All) else v.items
-                       for i, v in zip(spec["inputs"], inputs, strict=True)],
+            "inputs": [
+                {**i, "value": v} if not isinstance(v, _All) else v.items
+                for i, v in zip(spec["inputs"], inputs, strict=True)
+            ],
             "changedPropIds": [f"{spec['inputs'][0]['id']}.{spec['inputs'][0]['property']}"],
-            "state": [{**s, "value": v} if not isinstance(v, _All) else v.items
-                      for s, v in zip(spec.get("state", []), state or [], strict=True)],
+            "state": [
+                {**s, "value": v} if not isinstance(v, _All) else v.items
+                for s, v in zip(spec.get("state", []), state or [], strict=True)
+            ],
         }
         t0 = time.perf_counter()
         resp = self.client.post("/_dash-update-component", json=body)
@@ -92,9 +96,13 @@ def measure(fn, repeat: int, warm: bool = True) -> dict:
         dt, size = fn(i)
         times.append(dt)
         sizes.append(size)
-    return {"p50_ms": pct(times, 0.5) * 1000, "p95_ms": pct(times, 0.95) * 1000,
-            "kb": statistics.median(sizes) / KB, "max_kb": max(sizes) / KB,
-            "first_max_ms": max(first) * 1000 if first else float("nan")}
+    return {
+        "p50_ms": pct(times, 0.5) * 1000,
+        "p95_ms": pct(times, 0.95) * 1000,
+        "kb": statistics.median(sizes) / KB,
+        "max_kb": max(sizes) / KB,
+        "first_max_ms": max(first) * 1000 if first else float("nan"),
+    }
 
 
 def subprocess_probe(data_dir: Path, mode: str) -> dict:
@@ -116,7 +124,7 @@ def subprocess_probe(data_dir: Path, mode: str) -> dict:
             facade.countries("journal-article", "current", facade.metric_keys()[0])
         else:
             import dash, pandas as pd, dash_ag_grid, dash_mantine_components, plotly
-            from cache.snapshots import SnapshotStore
+            from cache.store.snapshots import SnapshotStore
             from metrics import scoring
             snap = SnapshotStore(os.environ["DASHBOARD_DATA_DIR"]).load()
             start = time.perf_counter() - t0
@@ -127,14 +135,23 @@ def subprocess_probe(data_dir: Path, mode: str) -> dict:
         print(json.dumps({{"start_s": start, "rss_mb": psutil.Process().memory_info().rss / 2**20}}))
     """)
     env = {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", DEFAULT_DIR)))
+    ap.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("BENCH_DATA_DIR", DEFAULT_DIR))
+    )
     ap.add_argument("--members", type=int, default=33_000)
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
@@ -160,19 +177,35 @@ def main(argv: list[str] | None = None) -> int:
     c = Client(dash_app.app)
     ct, per = "journal-article", "current"
     facade.view(ct, per)
-    print(f"snapshot {sid}: {n_members:,} members, {len(facade.snapshot().coverage):,} coverage rows "
-          f"(loaded in {time.perf_counter() - t0:.2f} s)\n", flush=True)
+    print(
+        f"snapshot {sid}: {n_members:,} members, {len(facade.snapshot().coverage):,} coverage rows "
+        f"(loaded in {time.perf_counter() - t0:.2f} s)\n",
+        flush=True,
+    )
 
     rows: list[tuple[str, dict, dict | None]] = []
     R = args.repeat
-    sorts = [[], [{"colId": "name", "sort": "asc"}], [{"colId": "works", "sort": "desc"}],
-             [{"colId": facade.metric_keys()[0], "sort": "asc"}]]
-    filters = [overview.parse({}), overview.parse({"gem": "gem"}), overview.parse({"q": "press"}),
-               overview.parse({"tier": "small", "min_works": "10"})]
+    sorts = [
+        [],
+        [{"colId": "name", "sort": "asc"}],
+        [{"colId": "works", "sort": "desc"}],
+        [{"colId": facade.metric_keys()[0], "sort": "asc"}],
+    ]
+    filters = [
+        overview.parse({}),
+        overview.parse({"gem": "gem"}),
+        overview.parse({"q": "press"}),
+        overview.parse({"tier": "small", "min_works": "10"}),
+    ]
 
     def grid_block(i):
         start = (i % 10) * 100
-        req = {"startRow": start, "endRow": start + 100, "sortModel": sorts[i % 4], "filterModel": {}}
+        req = {
+            "startRow": start,
+            "endRow": start + 100,
+            "sortModel": sorts[i % 4],
+            "filterModel": {},
+        }
         dt, size, _ = c.post("overview-grid.getRowsResponse", [req], [filters[i % 4]])
         return dt, size
 
@@ -181,12 +214,22 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         v = facade._build_view(facade.snapshot_id(), ct, per)
         pos = facade.league_positions(v, None, sorts[i % 4])  # every member
-        payload = json.dumps({"response": {"overview-grid": {"rowData": facade.records(v.table.iloc[pos],
-                                                                                        v.metrics)}}})
+        payload = json.dumps(
+            {
+                "response": {
+                    "overview-grid": {"rowData": facade.records(v.table.iloc[pos], v.metrics)}
+                }
+            }
+        )
         return time.perf_counter() - t, len(payload)
 
-    rows.append(("overview: grid block (100 rows)", measure(grid_block, R),
-                 measure(naive_table, max(3, R // 6), warm=False)))
+    rows.append(
+        (
+            "overview: grid block (100 rows)",
+            measure(grid_block, R),
+            measure(naive_table, max(3, R // 6), warm=False),
+        )
+    )
 
     types = ["journal-article", "book-chapter", "proceedings-article", "all-types"]
     periods = ["current", "all", "backfile"]
@@ -204,13 +247,20 @@ def main(argv: list[str] | None = None) -> int:
     for t_ in types:  # warm: each (type, period) is scored once per snapshot
         for p_ in periods:
             facade.view(t_, p_)
-    rows.append(("overview: type/period → headline+charts", measure(summary, R),
-                 measure(naive_summary, max(3, R // 6), warm=False)))
+    rows.append(
+        (
+            "overview: type/period → headline+charts",
+            measure(summary, R),
+            measure(naive_summary, max(3, R // 6), warm=False),
+        )
+    )
 
     def filt(i):
         f = filters[i % 4]
-        dt, size, _ = c.post("overview-state.data", [ct, per, f["country"], f["gem"], f["tier"], f["q"],
-                                                     f["min_works"]])
+        dt, size, _ = c.post(
+            "overview-state.data",
+            [ct, per, f["country"], f["gem"], f["tier"], f["q"], f["min_works"]],
+        )
         return dt, size
 
     rows.append(("overview: filter change → state+URL", measure(filt, R), None))
@@ -218,17 +268,22 @@ def main(argv: list[str] | None = None) -> int:
     ids = [int(i) for i in facade.view(ct, per).works.sort_values(ascending=False).index[:400]]
 
     def member(i):
-        dt, size, _ = c.post("member-location.search", [ct, periods[i % 3], ["size", "gem", "country"][i % 3]],
-                             [{"member_id": ids[(i * 7) % len(ids)]}])
+        dt, size, _ = c.post(
+            "member-location.search",
+            [ct, periods[i % 3], ["size", "gem", "country"][i % 3]],
+            [{"member_id": ids[(i * 7) % len(ids)]}],
+        )
         return dt, size
 
     rows.append(("member report: type/period/peers", measure(member, R), None))
 
     def compare(i):
         k = 2 + i % 7
-        sel = [str(x) for x in ids[i:i + k]]
-        dt, size, _ = c.post("compare-location.search", [sel, ct, per, ["bars", "heatmap"][i % 2],
-                                                         ["size", "gem", "country"][i % 3]])
+        sel = [str(x) for x in ids[i : i + k]]
+        dt, size, _ = c.post(
+            "compare-location.search",
+            [sel, ct, per, ["bars", "heatmap"][i % 2], ["size", "gem", "country"][i % 3]],
+        )
         return dt, size
 
     rows.append(("compare: 2–8 members", measure(compare, R), None))
@@ -242,12 +297,21 @@ def main(argv: list[str] | None = None) -> int:
     def naive_search(i):
         # all member options shipped to the browser at once
         m = facade.members()
-        opts = [{"value": str(k), "label": f"{n} ({k})"} for k, n in zip(m.index, m["name"], strict=True)]
+        opts = [
+            {"value": str(k), "label": f"{n} ({k})"}
+            for k, n in zip(m.index, m["name"], strict=True)
+        ]
         t = time.perf_counter()
         size = len(json.dumps({"response": {"compare-members": {"data": opts}}}))
         return time.perf_counter() - t, size
 
-    rows.append(("compare: member search (autocomplete)", measure(search, R), measure(naive_search, 3, warm=False)))
+    rows.append(
+        (
+            "compare: member search (autocomplete)",
+            measure(search, R),
+            measure(naive_search, 3, warm=False),
+        )
+    )
 
     def funders(i):
         dt, size, _ = c.post("funders-location.search", [types[i % 4], periods[i % 3], None])
@@ -260,24 +324,38 @@ def main(argv: list[str] | None = None) -> int:
 
     def shortlist(i):
         w = [base[k] + (i % 5) * (j == i % len(keys)) for j, k in enumerate(keys)]
-        items = [{"id": wid, "property": "value", "value": v} for wid, v in zip(weight_ids, w, strict=True)]
-        dt, size, _ = c.post("shortlist-location.search",
-                             [ct, per, 100, 10, _All(items), None, None],
-                             [_All([{"id": wid, "property": "id", "value": wid} for wid in weight_ids])])
+        items = [
+            {"id": wid, "property": "value", "value": v}
+            for wid, v in zip(weight_ids, w, strict=True)
+        ]
+        dt, size, _ = c.post(
+            "shortlist-location.search",
+            [ct, per, 100, 10, _All(items), None, None],
+            [_All([{"id": wid, "property": "id", "value": wid} for wid in weight_ids])],
+        )
         return dt, size
 
     rows.append(("shortlist: weights → 4 peer groups", measure(shortlist, R), None))
 
     def countries(i):
-        dt, size, _ = c.post("countries-location.search", [types[i % 4], per, keys[i % len(keys)],
-                                                           ["doi_weighted", "member_median"][i % 2]])
+        dt, size, _ = c.post(
+            "countries-location.search",
+            [types[i % 4], per, keys[i % len(keys)], ["doi_weighted", "member_median"][i % 2]],
+        )
         return dt, size
 
     rows.append(("countries: metric/aggregate → map+table", measure(countries, R), None))
 
     def page_load(i):
-        path = ["/", f"/member/{ids[i % 50]}", "/compare", "/funders", "/shortlist", "/countries",
-                "/methodology"][i % 7]
+        path = [
+            "/",
+            f"/member/{ids[i % 50]}",
+            "/compare",
+            "/funders",
+            "/shortlist",
+            "/countries",
+            "/methodology",
+        ][i % 7]
         dt, size, _ = c.post("_pages_content.children", [path, ""])
         return dt, size
 
@@ -290,38 +368,65 @@ def main(argv: list[str] | None = None) -> int:
     export_row = measure(export, max(3, R // 6), warm=False)
 
     # ---- report --------------------------------------------------------------------------
-    print(f"{'interaction':44} {'p50 ms':>7} {'p95 ms':>7} {'1st max':>8} {'KB':>7} | {'naive p50':>9} "
-          f"{'naive KB':>9} {'speed-up':>8} {'smaller':>8}")
+    print(
+        f"{'interaction':44} {'p50 ms':>7} {'p95 ms':>7} {'1st max':>8} {'KB':>7} | {'naive p50':>9} "
+        f"{'naive KB':>9} {'speed-up':>8} {'smaller':>8}"
+    )
     print("-" * 120)
     for name, ours, naive in rows:
-        line = (f"{name:44} {ours['p50_ms']:7.1f} {ours['p95_ms']:7.1f} {ours['first_max_ms']:8.1f} "
-                f"{ours['max_kb']:7.1f} |")
+        line = (
+            f"{name:44} {ours['p50_ms']:7.1f} {ours['p95_ms']:7.1f} {ours['first_max_ms']:8.1f} "
+            f"{ours['max_kb']:7.1f} |"
+        )
         if naive:
             spd = naive["p50_ms"] / ours["p50_ms"] if ours["p50_ms"] else float("nan")
-            small = (naive["kb"] / ours["max_kb"]) if naive["kb"] and ours["max_kb"] else float("nan")
-            line += (f" {naive['p50_ms']:9.1f} {naive['kb']:9.1f} {spd:7.1f}x "
-                     + (f"{small:7.1f}x" if small == small else f"{'':>8}"))
+            small = (
+                (naive["kb"] / ours["max_kb"]) if naive["kb"] and ours["max_kb"] else float("nan")
+            )
+            line += f" {naive['p50_ms']:9.1f} {naive['kb']:9.1f} {spd:7.1f}x " + (
+                f"{small:7.1f}x" if small == small else f"{'':>8}"
+            )
         print(line)
-    print(f"{'CSV export, all matching rows (download)':44} {export_row['p50_ms']:7.1f} "
-          f"{export_row['p95_ms']:7.1f} {'':8} {export_row['max_kb']:7.1f} |  (a file download, not an "
-          "interaction)")
-    print("\n1st max = slowest first hit of an input (scoring a new type/period once per snapshot); p50/p95 "
-          "are steady state.")
+    print(
+        f"{'CSV export, all matching rows (download)':44} {export_row['p50_ms']:7.1f} "
+        f"{export_row['p95_ms']:7.1f} {'':8} {export_row['max_kb']:7.1f} |  (a file download, not an "
+        "interaction)"
+    )
+    print(
+        "\n1st max = slowest first hit of an input (scoring a new type/period once per snapshot); p50/p95 "
+        "are steady state."
+    )
     print()
     worst_p95 = max(r[1]["p95_ms"] for r in rows)
     worst_kb = max(r[1]["max_kb"] for r in rows)
-    print(f"worst callback p95 {worst_p95:.1f} ms (target ≤ 100)   largest interaction payload {worst_kb:.1f} KB "
-          f"(target ≤ 300)")
-    print(f"cold start (import app + load snapshot): {probe['start_s']:.2f} s (target ≤ 3)   naive "
-          f"SnapshotStore.load + imports: {naive_probe['start_s']:.2f} s")
-    print(f"resident memory after warming 4 views: {probe['rss_mb']:.0f} MB (target ≤ 400)   naive "
-          f"(plain tidy frame, 4 matrices): {naive_probe['rss_mb']:.0f} MB "
-          f"({naive_probe['rss_mb'] / probe['rss_mb']:.2f}x)")
+    print(
+        f"worst callback p95 {worst_p95:.1f} ms (target ≤ 100)   largest interaction payload {worst_kb:.1f} KB "
+        f"(target ≤ 300)"
+    )
+    print(
+        f"cold start (import app + load snapshot): {probe['start_s']:.2f} s (target ≤ 3)   naive "
+        f"SnapshotStore.load + imports: {naive_probe['start_s']:.2f} s"
+    )
+    print(
+        f"resident memory after warming 4 views: {probe['rss_mb']:.0f} MB (target ≤ 400)   naive "
+        f"(plain tidy frame, 4 matrices): {naive_probe['rss_mb']:.0f} MB "
+        f"({naive_probe['rss_mb'] / probe['rss_mb']:.2f}x)"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"snapshot": sid, "members": n_members, "rows": [
-            {"name": n, "ours": o, "naive": nv} for n, o, nv in rows], "export": export_row,
-            "cold_start": probe, "naive_cold_start": naive_probe}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "snapshot": sid,
+                    "members": n_members,
+                    "rows": [{"name": n, "ours": o, "naive": nv} for n, o, nv in rows],
+                    "export": export_row,
+                    "cold_start": probe,
+                    "naive_cold_start": naive_probe,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

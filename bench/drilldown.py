@@ -1,6 +1,6 @@
 """Benchmark: the work-level drill-down of one member at the polite pool's list limits.
 
-Runs ``cache.works.drill_down`` (counts, per-year facets, samples, gap lists) against the mock
+Runs ``cache.jobs.drilldown.drill_down`` (counts, per-year facets, samples, gap lists) against the mock
 Crossref API on 127.0.0.1 with 0.1 s latency and the polite list limits enforced *by the mock*
 (3 requests/s, 3 in flight; a too-fast client gets 429s), for a mid-sized and a large member.
 
@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cache import works  # noqa: E402
-from cache.client import CrossrefClient  # noqa: E402
-from cache.mock.population import Population  # noqa: E402
-from cache.mock.server import MockCrossref  # noqa: E402
-from cache.settings import Settings  # noqa: E402
+from cache.crossref.client import CrossrefClient  # noqa: E402
+from cache.crossref.settings import Settings  # noqa: E402
+from cache.jobs import drilldown  # noqa: E402
+from mock_crossref.population import Population  # noqa: E402
+from mock_crossref.server import MockCrossref  # noqa: E402
 
 POLITE_RATE = 3
 YEAR = 2026
@@ -52,29 +52,40 @@ def main() -> None:
     args = parser.parse_args()
 
     pop = Population(n_members=args.members, current_year=YEAR)
-    mock = MockCrossref(pop, rate_limit=POLITE_RATE, concurrency=POLITE_RATE,
-                        latency_s=args.latency, pool="polite", warm=False)
+    mock = MockCrossref(
+        pop,
+        rate_limit=POLITE_RATE,
+        concurrency=POLITE_RATE,
+        latency_s=args.latency,
+        pool="polite",
+        warm=False,
+    )
     url = mock.start()
     try:
         for member in pick_members(pop):
             with tempfile.TemporaryDirectory() as tmp:
-                settings = Settings.from_env(api_url=url, mailto="bench@example.org",
-                                             data_dir=Path(tmp))
+                settings = Settings.from_env(
+                    api_url=url, mailto="bench@example.org", data_dir=Path(tmp)
+                )
                 with CrossrefClient(settings, use_cache=False) as client:
                     t0 = time.perf_counter()
-                    result = works.drill_down(client, member["id"], current_year=YEAR)
+                    result = drilldown.fetch(client, member["id"], current_year=YEAR)
                     wall = time.perf_counter() - t0
                     stats = client.stats
             floor = stats.requests / POLITE_RATE + args.latency
             total = sum(member["counts-type"]["all"].values())
             naive = 1 + math.ceil(total / 1000)
             print(f"member {member['id']} ({total:,} works, types {', '.join(result['types'])})")
-            print(f"  drill-down: requests={stats.requests} wall={wall:.1f}s "
-                  f"floor={floor:.1f}s ratio={wall / floor:.2f}x 429s={stats.http_429} "
-                  f"retries={stats.retries}")
-            print(f"  naive (every work by cursor): requests={naive} "
-                  f"floor={naive / POLITE_RATE:.0f}s (grows with the member's size; "
-                  f"the drill-down does not)")
+            print(
+                f"  drill-down: requests={stats.requests} wall={wall:.1f}s "
+                f"floor={floor:.1f}s ratio={wall / floor:.2f}x 429s={stats.http_429} "
+                f"retries={stats.retries}"
+            )
+            print(
+                f"  naive (every work by cursor): requests={naive} "
+                f"floor={naive / POLITE_RATE:.0f}s (grows with the member's size; "
+                f"the drill-down does not)"
+            )
             time.sleep(1.0)  # let the mock's 1 s rate window empty before the next client
     finally:
         mock.stop()

@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cache.client import CrossrefClient  # noqa: E402
-from cache.refresh import refresh_all  # noqa: E402
-from cache.settings import Settings  # noqa: E402
-from cache.snapshots import SnapshotStore  # noqa: E402
+from cache.crossref.client import CrossrefClient  # noqa: E402
+from cache.crossref.settings import Settings  # noqa: E402
+from cache.jobs.refresh import refresh_all  # noqa: E402
+from cache.store.snapshots import SnapshotStore  # noqa: E402
 
 POLITE_RATE = 3
 POLITE_CONCURRENCY = 3
@@ -46,14 +46,26 @@ def floor_s(requests: int, latency_s: float) -> float:
 
 
 class MockProcess:
-    """``python -m cache mock`` in a child process, so the server does not share our GIL
+    """``python -m mock_crossref`` in a child process, so the server does not share our GIL
     (on a 2-core machine an in-process mock would slow the client it is measuring)."""
 
     def __init__(self, members: int, latency_s: float) -> None:
         cmd = [
-            sys.executable, "-m", "cache", "mock", "--port", "0", "--members", str(members),
-            "--latency", str(latency_s), "--rate-limit", str(POLITE_RATE),
-            "--concurrency", str(POLITE_CONCURRENCY), "--pool", "polite",
+            sys.executable,
+            "-m",
+            "mock_crossref",
+            "--port",
+            "0",
+            "--members",
+            str(members),
+            "--latency",
+            str(latency_s),
+            "--rate-limit",
+            str(POLITE_RATE),
+            "--concurrency",
+            str(POLITE_CONCURRENCY),
+            "--pool",
+            "polite",
         ]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -116,21 +128,33 @@ def main(argv: list[str] | None = None) -> int:
     naive_floor = floor_s(naive_requests, args.latency)
 
     print()
-    print(f"mock limits: {POLITE_RATE} req/s and {POLITE_CONCURRENCY} in flight (429 beyond); "
-          f"latency {args.latency:.2f} s a response")
+    print(
+        f"mock limits: {POLITE_RATE} req/s and {POLITE_CONCURRENCY} in flight (429 beyond); "
+        f"latency {args.latency:.2f} s a response"
+    )
     print(f"{'':<34}{'requests':>10}{'wall s':>11}{'floor s':>10}{'wall/floor':>12}{'429s':>6}")
-    print(f"{'ours: /members?rows=1000 pages':<34}{result.requests:>10}{ours_wall:>11.2f}"
-          f"{ours_floor:>10.2f}{ours_wall / ours_floor:>12.3f}{ours_stats['http_429']:>6}")
-    print(f"{'naive: /members/{id} each':<34}{naive_requests:>10}{naive_wall:>11.0f}"
-          f"{naive_floor:>10.0f}{naive_wall / naive_floor:>12.3f}{naive_stats['http_429']:>6}")
+    print(
+        f"{'ours: /members?rows=1000 pages':<34}{result.requests:>10}{ours_wall:>11.2f}"
+        f"{ours_floor:>10.2f}{ours_wall / ours_floor:>12.3f}{ours_stats['http_429']:>6}"
+    )
+    print(
+        f"{'naive: /members/{id} each':<34}{naive_requests:>10}{naive_wall:>11.0f}"
+        f"{naive_floor:>10.0f}{naive_wall / naive_floor:>12.3f}{naive_stats['http_429']:>6}"
+    )
     print()
-    print(f"floor = requests / {POLITE_RATE} per s + one latency. Wall time includes converting "
-          f"and publishing the snapshot ({result.members} members, {result.coverage_rows} "
-          f"coverage rows).")
-    print(f"naive baseline: timed on {len(sample)} members ({naive_sample_wall:.1f} s), "
-          f"extrapolated linearly to {len(ids)} members")
-    print(f"speed-up over naive: {naive_wall / ours_wall:.0f}x wall time, "
-          f"{naive_requests / result.requests:.0f}x fewer requests")
+    print(
+        f"floor = requests / {POLITE_RATE} per s + one latency. Wall time includes converting "
+        f"and publishing the snapshot ({result.members} members, {result.coverage_rows} "
+        f"coverage rows)."
+    )
+    print(
+        f"naive baseline: timed on {len(sample)} members ({naive_sample_wall:.1f} s), "
+        f"extrapolated linearly to {len(ids)} members"
+    )
+    print(
+        f"speed-up over naive: {naive_wall / ours_wall:.0f}x wall time, "
+        f"{naive_requests / result.requests:.0f}x fewer requests"
+    )
     ok = result.requests <= 40 and ours_wall <= 1.2 * ours_floor and ours_stats["http_429"] == 0
     print(f"targets (<= 40 requests, <= 1.2x floor, 0 429s): {'met' if ok else 'NOT met'}")
     return 0

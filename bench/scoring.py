@@ -31,7 +31,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.demo_data import DEFAULT_DIR, ensure_demo_snapshot
-from cache.snapshots import SnapshotStore
+from cache.store.snapshots import SnapshotStore
 from metrics import COVERAGE_KEYS
 from metrics import scoring as S
 
@@ -148,8 +148,12 @@ def timed(fn, *args, repeat: int = 1):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR,
-                        help="snapshot to score (the 33k demo snapshot is built there if absent)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DIR,
+        help="snapshot to score (the 33k demo snapshot is built there if absent)",
+    )
     parser.add_argument("--baseline-members", type=int, default=1_500)
     parser.add_argument("--repeat", type=int, default=3, help="best of N vectorised runs")
     args = parser.parse_args()

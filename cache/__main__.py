@@ -1,6 +1,6 @@
-"""``python -m cache …`` entry point (see cache/cli.py)."""
+"""``python -m cache …`` entry point (see cache/jobs/cli.py)."""
 
-from cache.cli import main
+from cache.jobs.cli import main
 
 if __name__ == "__main__":
     main()

@@ -14,12 +14,22 @@ from cache import facade
 from pages.components import figures, grid, params, ui
 from pages.components import theme as th
 
-dash.register_page(__name__, path="/compare", name="Compare", title="Compare members · Crossref metadata "
-                   "completeness", order=1)
+dash.register_page(
+    __name__,
+    path="/compare",
+    name="Compare",
+    title="Compare members · Crossref metadata completeness",
+    order=1,
+)
 
 P = "compare"
 MAX_MEMBERS = 8
-DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "chart": "bars", "peers": "size"}
+DEFAULTS = {
+    "type": facade.DEFAULT_TYPE,
+    "period": facade.DEFAULT_PERIOD,
+    "chart": "bars",
+    "peers": "size",
+}
 CHARTS = ("bars", "heatmap")
 
 
@@ -46,37 +56,65 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
     return html.Div(
         [
             dcc.Location(id=f"{P}-location", refresh=False),
-            ui.page_header("Compare members",
-                           "Pick 2–8 members. Bars show each member's coverage; ticks show the "
-                           "Crossref-wide DOI-weighted value and the median member, diamonds the median "
-                           "member of the first member's peer group."),
+            ui.page_header(
+                "Compare members",
+                "Pick 2–8 members. Bars show each member's coverage; ticks show the "
+                "Crossref-wide DOI-weighted value and the median member, diamonds the median "
+                "member of the first member's peer group.",
+            ),
             dmc.Card(
                 [
                     dmc.MultiSelect(
-                        id=f"{P}-members", label="Members (type to search by name or id)", value=value,
-                        data=facade.search_members("", limit=20, keep=value), searchable=True,
-                        clearable=True, maxValues=MAX_MEMBERS, placeholder="Search members…",
-                        nothingFoundMessage="No matching member", comboboxProps={"zIndex": 400},
-                        hidePickedOptions=True, w="100%", mb="sm",
+                        id=f"{P}-members",
+                        label="Members (type to search by name or id)",
+                        value=value,
+                        data=facade.search_members("", limit=20, keep=value),
+                        searchable=True,
+                        clearable=True,
+                        maxValues=MAX_MEMBERS,
+                        placeholder="Search members…",
+                        nothingFoundMessage="No matching member",
+                        comboboxProps={"zIndex": 400},
+                        hidePickedOptions=True,
+                        w="100%",
+                        mb="sm",
                     ),
                     dmc.Group(
                         [
                             ui.type_select(f"{P}-type", state["type"]),
                             ui.period_control(f"{P}-period", state["period"]),
-                            dmc.Select(id=f"{P}-peers", label="Peer median of the first member's",
-                                       value=state["peers"], w=240, allowDeselect=False,
-                                       data=[{"value": k, "label": v} for k, v in facade.PEER_GROUPINGS.items()]),
-                            ui.segmented(f"{P}-chart", "Chart", state["chart"],
-                                         {"bars": "Grouped bars", "heatmap": "Heatmap"}),
+                            dmc.Select(
+                                id=f"{P}-peers",
+                                label="Peer median of the first member's",
+                                value=state["peers"],
+                                w=240,
+                                allowDeselect=False,
+                                data=[
+                                    {"value": k, "label": v}
+                                    for k, v in facade.PEER_GROUPINGS.items()
+                                ],
+                            ),
+                            ui.segmented(
+                                f"{P}-chart",
+                                "Chart",
+                                state["chart"],
+                                {"bars": "Grouped bars", "heatmap": "Heatmap"},
+                            ),
                         ],
-                        align="flex-end", gap="lg", wrap="wrap",
+                        align="flex-end",
+                        gap="lg",
+                        wrap="wrap",
                     ),
                 ],
                 mb="md",
             ),
             ui.graph(f"{P}-chart-graph"),
-            ui.section("Values", html.Div(id=f"{P}-table"), description="Coverage per metric (% of each "
-                       "member's works); — = no works of this type in this period."),
+            ui.section(
+                "Values",
+                html.Div(id=f"{P}-table"),
+                description="Coverage per metric (% of each "
+                "member's works); — = no works of this type in this period.",
+            ),
         ]
     )
 
@@ -103,16 +141,36 @@ def search_options(search, value):
     Input(f"{P}-peers", "value"),
 )
 def update(members, type_, period, chart, peers="size"):
-    s = parse({"members": ",".join(members or []), "type": type_, "period": period, "chart": chart,
-               "peers": peers})
-    search = params.query({"members": s["members"], "type": s["type"], "period": s["period"],
-                           "chart": s["chart"], "peers": s["peers"]}, DEFAULTS)
+    s = parse(
+        {
+            "members": ",".join(members or []),
+            "type": type_,
+            "period": period,
+            "chart": chart,
+            "peers": peers,
+        }
+    )
+    search = params.query(
+        {
+            "members": s["members"],
+            "type": s["type"],
+            "period": s["period"],
+            "chart": s["chart"],
+            "peers": s["peers"],
+        },
+        DEFAULTS,
+    )
     if not facade.has_snapshot():
         return search, figures.empty("No data"), None
     data = facade.compare(s["members"], s["type"], s["period"], s["peers"])
     if len(data["ids"]) == 0:
-        return search, figures.empty("Pick at least one member above (2–8 to compare).",
-                                     "Coverage per metric"), None
+        return (
+            search,
+            figures.empty(
+                "Pick at least one member above (2–8 to compare).", "Coverage per metric"
+            ),
+            None,
+        )
     fig = heatmap(data, s) if s["chart"] == "heatmap" else bars(data, s)
     return search, fig, table(data)
 
@@ -134,28 +192,58 @@ def bars(data: dict, s: dict) -> go.Figure:
     fig = go.Figure()
     for n, i in enumerate(data["ids"]):
         vals = (data["matrix"].loc[i, keys] * 100).round(1)
-        fig.add_bar(x=labels, y=vals, name=figures.esc(_label(data, i)), marker_color=th.SERIES[n % 8],
-                    hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(_label(data, i)) + "</extra>")
-    fig.add_scatter(x=labels, y=(data["doi_weighted"].reindex(keys) * 100).round(1),
-                    name="Crossref-wide, DOI-weighted", mode="markers",
-                    marker={"symbol": "line-ew-open", "size": 44, "color": "#212529", "line": {"width": 3}},
-                    hovertemplate="%{x}: %{y:.1f} % of all works<extra>DOI-weighted</extra>")
-    fig.add_scatter(x=labels, y=(data["member_median"].reindex(keys) * 100).round(1),
-                    name="Member median (all members)", mode="markers",
-                    marker={"symbol": "line-ew-open", "size": 44, "color": th.MUTED,
-                            "line": {"width": 3, "color": th.MUTED}},
-                    hovertemplate="%{x}: %{y:.1f} %<extra>member median</extra>")
+        fig.add_bar(
+            x=labels,
+            y=vals,
+            name=figures.esc(_label(data, i)),
+            marker_color=th.SERIES[n % 8],
+            hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(_label(data, i)) + "</extra>",
+        )
+    fig.add_scatter(
+        x=labels,
+        y=(data["doi_weighted"].reindex(keys) * 100).round(1),
+        name="Crossref-wide, DOI-weighted",
+        mode="markers",
+        marker={"symbol": "line-ew-open", "size": 44, "color": "#212529", "line": {"width": 3}},
+        hovertemplate="%{x}: %{y:.1f} % of all works<extra>DOI-weighted</extra>",
+    )
+    fig.add_scatter(
+        x=labels,
+        y=(data["member_median"].reindex(keys) * 100).round(1),
+        name="Member median (all members)",
+        mode="markers",
+        marker={
+            "symbol": "line-ew-open",
+            "size": 44,
+            "color": th.MUTED,
+            "line": {"width": 3, "color": th.MUTED},
+        },
+        hovertemplate="%{x}: %{y:.1f} %<extra>member median</extra>",
+    )
     if data.get("peer_median") is not None:
         name = _peer_label(data)
-        fig.add_scatter(x=labels, y=(data["peer_median"].reindex(keys) * 100).round(1), name=name,
-                        mode="markers", marker={"symbol": "diamond", "size": 10, "color": th.PEER,
-                                                "line": {"width": 1, "color": "white"}},
-                        hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(name) + "</extra>")
+        fig.add_scatter(
+            x=labels,
+            y=(data["peer_median"].reindex(keys) * 100).round(1),
+            name=name,
+            mode="markers",
+            marker={
+                "symbol": "diamond",
+                "size": 10,
+                "color": th.PEER,
+                "line": {"width": 1, "color": "white"},
+            },
+            hovertemplate="%{x}: %{y:.1f} %<extra>" + figures.esc(name) + "</extra>",
+        )
     fig.update_layout(
-        template=figures.TEMPLATE, barmode="group", height=560,
-        title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
-                            "bars: each member's share of its works; ticks: Crossref-wide DOI-weighted and "
-                            "member median; diamonds: median of the first member's peer group"),
+        template=figures.TEMPLATE,
+        barmode="group",
+        height=560,
+        title=figures.title(
+            f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
+            "bars: each member's share of its works; ticks: Crossref-wide DOI-weighted and "
+            "member median; diamonds: median of the first member's peer group",
+        ),
         xaxis={"title": {"text": "Metric"}, "tickangle": -30},
         margin={"t": 80},
     )
@@ -165,7 +253,10 @@ def bars(data: dict, s: dict) -> go.Figure:
 
 def heatmap(data: dict, s: dict) -> go.Figure:
     keys = data["metrics"]
-    ylab = [_label(data, i) for i in data["ids"]] + ["Crossref-wide (DOI-weighted)", "Member median"]
+    ylab = [_label(data, i) for i in data["ids"]] + [
+        "Crossref-wide (DOI-weighted)",
+        "Member median",
+    ]
     z = [(data["matrix"].loc[i, keys] * 100).round(1).tolist() for i in data["ids"]]
     z.append((data["doi_weighted"].reindex(keys) * 100).round(1).tolist())
     z.append((data["member_median"].reindex(keys) * 100).round(1).tolist())
@@ -173,17 +264,29 @@ def heatmap(data: dict, s: dict) -> go.Figure:
         ylab.append(_peer_label(data))
         z.append((data["peer_median"].reindex(keys) * 100).round(1).tolist())
     text = [[figures.na_text(v) for v in row] for row in z]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[facade.metric_label(k) for k in keys], y=[figures.esc(y) for y in ylab], zmin=0, zmax=100,
-        colorscale=[[0, "#f8f9fa"], [0.5, "#91a7ff"], [1, "#3b5bdb"]], text=text, texttemplate="%{text}", hoverongaps=False,
-        colorbar={"title": {"text": "Coverage (%)"}, "ticksuffix": " %"},
-        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[facade.metric_label(k) for k in keys],
+            y=[figures.esc(y) for y in ylab],
+            zmin=0,
+            zmax=100,
+            colorscale=[[0, "#f8f9fa"], [0.5, "#91a7ff"], [1, "#3b5bdb"]],
+            text=text,
+            texttemplate="%{text}",
+            hoverongaps=False,
+            colorbar={"title": {"text": "Coverage (%)"}, "ticksuffix": " %"},
+            hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>",
+        )
+    )
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 48 * len(ylab) + 200),
-        title=figures.title(f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
-                            "cells: % of each member's works; last rows: Crossref-wide DOI-weighted, "
-                            "member median, peer median (member-level)"),
+        template=figures.TEMPLATE,
+        height=max(360, 48 * len(ylab) + 200),
+        title=figures.title(
+            f"Coverage per metric — {facade.type_label(s['type'])}, {s['period']}",
+            "cells: % of each member's works; last rows: Crossref-wide DOI-weighted, "
+            "member median, peer median (member-level)",
+        ),
         xaxis={"title": {"text": "Metric"}, "tickangle": -30},
         yaxis={"title": {"text": "Member"}, "autorange": "reversed"},
         margin={"t": 80, "b": 130},
@@ -195,16 +298,27 @@ def table(data: dict):
     keys = data["metrics"]
     rows = []
     for i in data["ids"]:
-        row = {"member_id": i, "name": data["names"][i], "works": int(data["works"].get(i, 0)),
-               "composite": data["composite"].get(i)}
+        row = {
+            "member_id": i,
+            "name": data["names"][i],
+            "works": int(data["works"].get(i, 0)),
+            "composite": data["composite"].get(i),
+        }
         row.update({k: data["matrix"].at[i, k] for k in keys})
         rows.append(row)
     import pandas as pd
 
     df = grid.pct_records(pd.DataFrame(rows), ["composite", *keys])
-    cols = [grid.member_column(width=220, filter_=False),
-            {"field": "works", "headerName": "Works", "valueFormatter": grid.INT_FORMAT, "type": "numericColumn",
-             "width": 110},
-            grid.pct_column("composite", "Composite", filter_=False),
-            *grid.metric_columns(keys, filter_=False)]
+    cols = [
+        grid.member_column(width=220, filter_=False),
+        {
+            "field": "works",
+            "headerName": "Works",
+            "valueFormatter": grid.INT_FORMAT,
+            "type": "numericColumn",
+            "width": 110,
+        },
+        grid.pct_column("composite", "Composite", filter_=False),
+        *grid.metric_columns(keys, filter_=False),
+    ]
     return grid.static_grid(f"{P}-grid", df, cols, height=f"{min(420, 60 + 42 * len(rows))}px")

@@ -3,7 +3,7 @@ previous snapshot, the work-level drill-down, and why each element matters.
 
 Snapshot values from samples show as estimates ("≈ 42 % ±10", the full interval on hover); a metric
 the member has works for but the snapshot has no figure for shows "not measured", never 0 %.
-The work-level section (`pages/components/worklevel.py`) shows a saved drill-down at once and runs
+The work-level section (`pages/components/drilldown.py`) shows a saved drill-down at once and runs
 a new one in a Dash background callback (`app.background_callback_manager`) with a progress bar.
 
 URL: /member/<member_id>?type=journal-article&period=current&peers=size
@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from cache import facade
-from pages.components import figures, grid, help, params, ui, worklevel
+from cache.jobs import drilldown as drilldown_job
+from pages.components import drilldown, figures, grid, help, params, ui
 from pages.components import theme as th
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,9 @@ def _title(member_id=None, **_):
     return "Member report"
 
 
-dash.register_page(__name__, path_template="/member/<member_id>", name="Member report", title=_title,
-                   order=10)
+dash.register_page(
+    __name__, path_template="/member/<member_id>", name="Member report", title=_title, order=10
+)
 
 P = "member"
 DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "peers": "size"}
@@ -65,11 +67,18 @@ def report(mid: int, state: dict) -> html.Div:
     state = {**state, "member_id": int(mid)}
     facts = [
         ("Member ID", str(mid)),
-        ("Country", f"{info.get('country_name') or '—'}" + (f" ({info['country']})" if info.get("country") else "")),
+        (
+            "Country",
+            f"{info.get('country_name') or '—'}"
+            + (f" ({info['country']})" if info.get("country") else ""),
+        ),
         ("GEM country", "yes" if info.get("gem") else "no"),
         ("Size tier", str(info.get("size_tier") or "—")),
         ("Registered works", f"{int(info.get('total_dois') or 0):,}"),
-        ("Current / backfile", f"{int(info.get('current_dois') or 0):,} / {int(info.get('backfile_dois') or 0):,}"),
+        (
+            "Current / backfile",
+            f"{int(info.get('current_dois') or 0):,} / {int(info.get('backfile_dois') or 0):,}",
+        ),
     ]
     prefixes = str(info.get("prefixes") or "")
     return html.Div(
@@ -81,41 +90,76 @@ def report(mid: int, state: dict) -> html.Div:
                 None,
                 dmc.Group(
                     [
-                        dmc.Anchor("Compare with other members →", href=f"/compare?members={mid}", size="sm"),
-                        dmc.Anchor("Crossref REST API record ↗", href=f"https://api.crossref.org/members/{mid}",
-                                   target="_blank", size="sm"),
+                        dmc.Anchor(
+                            "Compare with other members →",
+                            href=f"/compare?members={mid}",
+                            size="sm",
+                        ),
+                        dmc.Anchor(
+                            "Crossref REST API record ↗",
+                            href=f"https://api.crossref.org/members/{mid}",
+                            target="_blank",
+                            size="sm",
+                        ),
                     ],
-                    gap="lg", mt=4,
+                    gap="lg",
+                    mt=4,
                 ),
             ),
-            dmc.SimpleGrid([ui.stat(k, v) for k, v in facts], cols={"base": 2, "sm": 3, "lg": 6},
-                           spacing="sm", mb="md", id=f"{P}-facts"),
+            dmc.SimpleGrid(
+                [ui.stat(k, v) for k, v in facts],
+                cols={"base": 2, "sm": 3, "lg": 6},
+                spacing="sm",
+                mb="md",
+                id=f"{P}-facts",
+            ),
             dmc.Text(f"Prefixes: {prefixes}", size="xs", c="dimmed", mb="sm") if prefixes else None,
             dmc.Card(
                 dmc.Group(
                     [
                         ui.type_select(f"{P}-type", state["type"]),
                         ui.period_control(f"{P}-period", state["period"]),
-                        dmc.Select(id=f"{P}-peers", label="Peer group", value=state["peers"], w=200,
-                                   data=[{"value": k, "label": v} for k, v in facade.PEER_GROUPINGS.items()],
-                                   allowDeselect=False),
+                        dmc.Select(
+                            id=f"{P}-peers",
+                            label="Peer group",
+                            value=state["peers"],
+                            w=200,
+                            data=[
+                                {"value": k, "label": v} for k, v in facade.PEER_GROUPINGS.items()
+                            ],
+                            allowDeselect=False,
+                        ),
                     ],
-                    align="flex-end", gap="lg", wrap="wrap",
+                    align="flex-end",
+                    gap="lg",
+                    wrap="wrap",
                 ),
                 mb="md",
             ),
             html.Div(id=f"{P}-empty-note"),
-            dmc.SimpleGrid([ui.graph(f"{P}-coverage"), ui.graph(f"{P}-peers-chart")],
-                           cols={"base": 1, "lg": 2}, spacing="md", mb="md"),
-            ui.section("Peer position", html.Div(id=f"{P}-peer-table"), sid=f"{P}-peer-section",
-                       description="Percentile = share of members in the same peer group (with works of "
-                                   "this type and period) whose coverage is at or below this member's."),
             dmc.SimpleGrid(
-                [ui.graph(f"{P}-years"),
-                 ui.section("Change since the previous snapshot", html.Div(id=f"{P}-change"))],
-                cols={"base": 1, "lg": 2}, spacing="md", mb="md",
+                [ui.graph(f"{P}-coverage"), ui.graph(f"{P}-peers-chart")],
+                cols={"base": 1, "lg": 2},
+                spacing="md",
+                mb="md",
             ),
-            worklevel.section(mid, state["type"], state["period"]),
+            ui.section(
+                "Peer position",
+                html.Div(id=f"{P}-peer-table"),
+                sid=f"{P}-peer-section",
+                description="Percentile = share of members in the same peer group (with works of "
+                "this type and period) whose coverage is at or below this member's.",
+            ),
+            dmc.SimpleGrid(
+                [
+                    ui.graph(f"{P}-years"),
+                    ui.section("Change since the previous snapshot", html.Div(id=f"{P}-change")),
+                ],
+                cols={"base": 1, "lg": 2},
+                spacing="md",
+                mb="md",
+            ),
+            drilldown.section(mid, state["type"], state["period"]),
             ui.section("Why each element matters and how to improve it", html.Div(id=f"{P}-help")),
         ]
     )
@@ -127,13 +171,27 @@ def not_found(member_id) -> html.Div:
         [
             ui.page_header("Member not found"),
             dmc.Alert(
-                [html.Span("There is no member with the id "), html.Code(shown or "(none)"),
-                 html.Span(" in the current snapshot. Search for a member by name or id:")],
-                title="Member not found", color="red", id=f"{P}-not-found", mb="md",
+                [
+                    html.Span("There is no member with the id "),
+                    html.Code(shown or "(none)"),
+                    html.Span(" in the current snapshot. Search for a member by name or id:"),
+                ],
+                title="Member not found",
+                color="red",
+                id=f"{P}-not-found",
+                mb="md",
             ),
-            dmc.Select(id=f"{P}-search", placeholder="Type a member name…", searchable=True, w=420,
-                       data=[], nothingFoundMessage="No matching member", clearable=True,
-                       comboboxProps={"zIndex": 400}, label="Find a member"),
+            dmc.Select(
+                id=f"{P}-search",
+                placeholder="Type a member name…",
+                searchable=True,
+                w=420,
+                data=[],
+                nothingFoundMessage="No matching member",
+                clearable=True,
+                comboboxProps={"zIndex": 400},
+                label="Find a member",
+            ),
         ]
     )
 
@@ -184,9 +242,12 @@ def update_report(type_, period, peers, state):
     change = facade.change_since_previous(mid, ct, per)
     empty = None
     if mm["total"].fillna(0).max() <= 0:
-        empty = dmc.Alert(f"This member has no {facade.type_label(ct).lower()} works in the "
-                          f"{facade.PERIOD_LABELS[per].lower()} period: every value is N/A (—).",
-                          color="gray", mb="md")
+        empty = dmc.Alert(
+            f"This member has no {facade.type_label(ct).lower()} works in the "
+            f"{facade.PERIOD_LABELS[per].lower()} period: every value is N/A (—).",
+            color="gray",
+            mb="md",
+        )
     values = {r.metric: r.short for r in mm.itertuples()}
     return (
         params.query({"type": ct, "period": per, "peers": s["peers"]}, DEFAULTS),
@@ -224,21 +285,35 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
         + ("<br>estimate from a random sample" if r.status == "estimate" else "")
         for r in mm.itertuples()
     ]
-    fig = go.Figure(go.Bar(
-        y=mm["label"], x=vals.fillna(0), orientation="h",
-        marker={"color": [th.DOI_WEIGHTED if not e else "#91a7ff" for e in estimate],
-                "pattern": {"shape": ["/" if e else "" for e in estimate]}},
-        text=text, textposition=["inside" if i else "outside" for i in inside], insidetextanchor="end",
-        insidetextfont={"color": "white"}, cliponaxis=False,
-        outsidetextfont={"color": [th.MUTED if s in ("not measured", "n/a") else "#212529"
-                                   for s in mm["status"]]},
-        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            y=mm["label"],
+            x=vals.fillna(0),
+            orientation="h",
+            marker={
+                "color": [th.DOI_WEIGHTED if not e else "#91a7ff" for e in estimate],
+                "pattern": {"shape": ["/" if e else "" for e in estimate]},
+            },
+            text=text,
+            textposition=["inside" if i else "outside" for i in inside],
+            insidetextanchor="end",
+            insidetextfont={"color": "white"},
+            cliponaxis=False,
+            outsidetextfont={
+                "color": [
+                    th.MUTED if s in ("not measured", "n/a") else "#212529" for s in mm["status"]
+                ]
+            },
+            hovertext=hover,
+            hovertemplate="%{hovertext}<extra></extra>",
+        )
+    )
     basis = "this member's works with the element (covered/total)"
     if estimate.any():
         basis += "; ≈ striped = sample estimate, ± half its 95 % CI"
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 34 * len(mm) + 140),
+        template=figures.TEMPLATE,
+        height=max(360, 34 * len(mm) + 140),
         title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}", basis),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
         margin={"r": 40},
@@ -252,18 +327,39 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
     if f["value"].isna().all():
         return figures.empty("No works of this type in this period (N/A).", "Position among peers")
     fig = go.Figure()
-    series = [("value", "This member", th.SERIES[0], "circle", 13),
-              ("peer_median", f"Peer median ({pos['group']})", th.PEER, "diamond", 11),
-              ("crossref_doi_weighted", "Crossref-wide, DOI-weighted", th.MEMBER_MEDIAN, "line-ns-open", 16)]
+    series = [
+        ("value", "This member", th.SERIES[0], "circle", 13),
+        ("peer_median", f"Peer median ({pos['group']})", th.PEER, "diamond", 11),
+        (
+            "crossref_doi_weighted",
+            "Crossref-wide, DOI-weighted",
+            th.MEMBER_MEDIAN,
+            "line-ns-open",
+            16,
+        ),
+    ]
     for col, name, color, symbol, size in series:
-        fig.add_scatter(x=(f[col] * 100).round(1), y=f["label"], mode="markers", name=name,
-                        marker={"color": color, "symbol": symbol, "size": size, "line": {"width": 2, "color": color}},
-                        hovertemplate="%{y}: %{x:.1f} %<extra>" + figures.esc(name) + "</extra>")
+        fig.add_scatter(
+            x=(f[col] * 100).round(1),
+            y=f["label"],
+            mode="markers",
+            name=name,
+            marker={
+                "color": color,
+                "symbol": symbol,
+                "size": size,
+                "line": {"width": 2, "color": color},
+            },
+            hovertemplate="%{y}: %{x:.1f} %<extra>" + figures.esc(name) + "</extra>",
+        )
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 34 * len(f) + 160),
-        title=figures.title(f"Position among peers — {facade.PEER_GROUPINGS[pos['by']].lower()} "
-                            f"'{figures.esc(pos['group'])}' ({pos['group_size']:,} members)",
-                            "member value vs peer median (member-level) and Crossref-wide DOI-weighted"),
+        template=figures.TEMPLATE,
+        height=max(360, 34 * len(f) + 160),
+        title=figures.title(
+            f"Position among peers — {facade.PEER_GROUPINGS[pos['by']].lower()} "
+            f"'{figures.esc(pos['group'])}' ({pos['group_size']:,} members)",
+            "member value vs peer median (member-level) and Crossref-wide DOI-weighted",
+        ),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
     )
     figures.legend_below(fig, 120)
@@ -272,10 +368,13 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
 
 # "This member" as the report states it: estimates with their interval, "not measured" when the
 # snapshot has no figure for a metric the member has works for, "—" when there are no works.
-MEMBER_VALUE_FORMAT = {"function": (
-    "params.data && params.data.status === 'not measured' ? 'not measured' : "
-    "(params.data && params.data.status === 'estimate' ? params.data.short : "
-    "(params.value == null ? '—' : d3.format('.1f')(params.value) + ' %'))")}
+MEMBER_VALUE_FORMAT = {
+    "function": (
+        "params.data && params.data.status === 'not measured' ? 'not measured' : "
+        "(params.data && params.data.status === 'estimate' ? params.data.short : "
+        "(params.value == null ? '—' : d3.format('.1f')(params.value) + ' %'))"
+    )
+}
 
 
 def peer_table(pos: dict, mm=None):
@@ -286,19 +385,45 @@ def peer_table(pos: dict, mm=None):
         f["status"] = f["metric"].map(extra["status"]).fillna("measured")
         f["text"] = f["metric"].map(extra["text"]).fillna("")
         f["short"] = f["metric"].map(extra["short"]).fillna("")
-    f = grid.pct_records(f, ["value", "peer_median", "crossref_doi_weighted", "crossref_member_median"])
+    f = grid.pct_records(
+        f, ["value", "peer_median", "crossref_doi_weighted", "crossref_member_median"]
+    )
     cols = [
         {"field": "label", "headerName": "Metric", "minWidth": 200, "pinned": "left"},
-        {"field": "value", "headerName": "This member", "valueFormatter": MEMBER_VALUE_FORMAT,
-         "type": "numericColumn", "tooltipField": "text", "minWidth": 150},
-        {"field": "percentile", "headerName": f"Percentile in {pos['group']}", "type": "numericColumn",
-         "valueFormatter": {"function": "params.value == null ? '—' : d3.format('.0f')(params.value)"}},
-        {"field": "peer_median", "headerName": "Peer median", "valueFormatter": grid.PCT_FORMAT,
-         "type": "numericColumn"},
-        {"field": "crossref_doi_weighted", "headerName": "Crossref (DOI-weighted)",
-         "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
-        {"field": "crossref_member_median", "headerName": "Crossref (member median)",
-         "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
+        {
+            "field": "value",
+            "headerName": "This member",
+            "valueFormatter": MEMBER_VALUE_FORMAT,
+            "type": "numericColumn",
+            "tooltipField": "text",
+            "minWidth": 150,
+        },
+        {
+            "field": "percentile",
+            "headerName": f"Percentile in {pos['group']}",
+            "type": "numericColumn",
+            "valueFormatter": {
+                "function": "params.value == null ? '—' : d3.format('.0f')(params.value)"
+            },
+        },
+        {
+            "field": "peer_median",
+            "headerName": "Peer median",
+            "valueFormatter": grid.PCT_FORMAT,
+            "type": "numericColumn",
+        },
+        {
+            "field": "crossref_doi_weighted",
+            "headerName": "Crossref (DOI-weighted)",
+            "valueFormatter": grid.PCT_FORMAT,
+            "type": "numericColumn",
+        },
+        {
+            "field": "crossref_member_median",
+            "headerName": "Crossref (member median)",
+            "valueFormatter": grid.PCT_FORMAT,
+            "type": "numericColumn",
+        },
     ]
     return grid.static_grid(f"{P}-peer-grid", f, cols, height="380px", fit=True)
 
@@ -307,11 +432,20 @@ def years_figure(mid: int) -> go.Figure:
     df = facade.works_by_year(mid)
     if df.empty:
         return figures.empty("No per-year counts for this member.", "Works registered per year")
-    fig = go.Figure(go.Bar(x=df["year"], y=df["works"], marker_color=th.DOI_WEIGHTED,
-                           hovertemplate="%{x}: %{y:,} works<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=df["year"],
+            y=df["works"],
+            marker_color=th.DOI_WEIGHTED,
+            hovertemplate="%{x}: %{y:,} works<extra></extra>",
+        )
+    )
     fig.update_layout(
-        template=figures.TEMPLATE, height=360,
-        title=figures.title("Works registered per year", "all content types, by issued year (counts)"),
+        template=figures.TEMPLATE,
+        height=360,
+        title=figures.title(
+            "Works registered per year", "all content types, by issued year (counts)"
+        ),
         xaxis={"title": {"text": "Issued year"}, "type": "linear", "tickformat": "d"},
         yaxis={"title": {"text": "Works (count)"}, "tickformat": ","},
     )
@@ -320,8 +454,12 @@ def years_figure(mid: int) -> go.Figure:
 
 def change_block(change: dict):
     if change["previous"] is None:
-        return dmc.Text("No previous snapshot: change over time appears after the next refresh.",
-                        size="sm", c="dimmed", id=f"{P}-no-previous")
+        return dmc.Text(
+            "No previous snapshot: change over time appears after the next refresh.",
+            size="sm",
+            c="dimmed",
+            id=f"{P}-no-previous",
+        )
     frame = change["frame"]
     if frame is None:
         return dmc.Text("The previous snapshot could not be read.", size="sm", c="dimmed")
@@ -331,37 +469,59 @@ def change_block(change: dict):
     f = grid.pct_records(f, ["value", "before"])
     cols = [
         {"field": "label", "headerName": "Metric", "minWidth": 180},
-        {"field": "before", "headerName": "Previous", "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
-        {"field": "value", "headerName": "Now", "valueFormatter": grid.PCT_FORMAT, "type": "numericColumn"},
-        {"field": "change_pp", "headerName": "Change", "valueFormatter": grid.PP_FORMAT, "type": "numericColumn"},
+        {
+            "field": "before",
+            "headerName": "Previous",
+            "valueFormatter": grid.PCT_FORMAT,
+            "type": "numericColumn",
+        },
+        {
+            "field": "value",
+            "headerName": "Now",
+            "valueFormatter": grid.PCT_FORMAT,
+            "type": "numericColumn",
+        },
+        {
+            "field": "change_pp",
+            "headerName": "Change",
+            "valueFormatter": grid.PP_FORMAT,
+            "type": "numericColumn",
+        },
     ]
-    return html.Div([
-        dmc.Text(f"Compared with snapshot {prev.get('id')} ({str(prev.get('created') or '')[:10]}); "
-                 "change in percentage points.", size="xs", c="dimmed", mb="xs"),
-        grid.static_grid(f"{P}-change-grid", f, cols, height="300px", fit=True),
-    ])
+    return html.Div(
+        [
+            dmc.Text(
+                f"Compared with snapshot {prev.get('id')} ({str(prev.get('created') or '')[:10]}); "
+                "change in percentage points.",
+                size="xs",
+                c="dimmed",
+                mb="xs",
+            ),
+            grid.static_grid(f"{P}-change-grid", f, cols, height="300px", fit=True),
+        ]
+    )
 
 
 # ------------------------------------------------------------------------- work-level drill-down
 
-WL = worklevel.WL
+DD = drilldown.DD
 
 
 @callback(
-    Output(f"{WL}-version", "data"),
-    Output(f"{WL}-error", "children"),
-    Input(f"{WL}-run", "n_clicks"),
+    Output(f"{DD}-version", "data"),
+    Output(f"{DD}-error", "children"),
+    Input(f"{DD}-run", "n_clicks"),
     State(f"{P}-state", "data"),
     background=True,
-    progress=[Output(f"{WL}-progress", "value"), Output(f"{WL}-progress-label", "children")],
+    progress=[Output(f"{DD}-progress", "value"), Output(f"{DD}-progress-label", "children")],
     progress_default=[0, "Starting…"],
     running=[
-        (Output(f"{WL}-run", "disabled"), True, False),
-        (Output(f"{WL}-run", "loading"), True, False),
-        (Output(f"{WL}-cancel", "style"), worklevel.SHOWN_INLINE, worklevel.HIDDEN),
-        (Output(f"{WL}-progress-box", "style"), worklevel.SHOWN_BLOCK, worklevel.HIDDEN),
+        (Output(f"{DD}-run", "disabled"), True, False),
+        (Output(f"{DD}-run", "loading"), True, False),
+        (Output(f"{DD}-cancel", "style"), drilldown.SHOWN_INLINE, drilldown.HIDDEN),
+        (Output(f"{DD}-progress-box", "style"), drilldown.SHOWN_BLOCK, drilldown.HIDDEN),
     ],
-    cancel=[Input(f"{WL}-cancel", "n_clicks")],
+    cancel=[Input(f"{DD}-cancel", "n_clicks")],
     interval=500,
     prevent_initial_call=True,
 )
@@ -369,7 +529,7 @@ def run_drilldown(set_progress, n_clicks, state):
     """Runs in a background process: the member's drill-down against Crossref, saved to disk.
 
     Returns only small, picklable values (the result's creation time and an optional alert):
-    `show_worklevel` then renders the saved result in the web process.
+    `show_drilldown` then renders the saved result in the web process.
     """
     mid = facade.parse_member_id((state or {}).get("member_id"))
     if not n_clicks or mid is None:
@@ -380,89 +540,96 @@ def run_drilldown(set_progress, n_clicks, state):
         set_progress((pct, f"{done:,} of {total:,} {label}"))
 
     try:
-        wl = facade.run_worklevel(mid, progress=progress)
+        result, _ = drilldown_job.run(facade.settings(), mid, progress=progress)
     except Exception as exc:  # shown to the user; the raw cache keeps what was fetched
-        from cache.errors import CrossrefError
+        from cache.crossref.errors import CrossrefError
 
         logger.exception("work-level drill-down of member %s failed", mid)
         reason = exc.summary if isinstance(exc, CrossrefError) else type(exc).__name__
         return no_update, dmc.Alert(
             f"The drill-down stopped: {reason}. Requests already answered are cached for 24 hours, "
             "so trying again resumes where it stopped.",
-            title="Work-level detail could not be loaded", color="red", id=f"{WL}-failed")
-    return wl.created, None
+            title="Work-level detail could not be loaded",
+            color="red",
+            id=f"{DD}-failed",
+        )
+    return result["created"], None
 
 
 @callback(
-    Output(f"{WL}-body", "children"),
-    Output(f"{WL}-status", "children"),
-    Output(f"{WL}-run", "children"),
-    Output(f"{WL}-run", "variant"),
-    Input(f"{WL}-version", "data"),
+    Output(f"{DD}-body", "children"),
+    Output(f"{DD}-status", "children"),
+    Output(f"{DD}-run", "children"),
+    Output(f"{DD}-run", "variant"),
+    Input(f"{DD}-version", "data"),
     State(f"{P}-type", "value"),
     State(f"{P}-period", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def show_worklevel(version, type_, period, state):
+def show_drilldown(version, type_, period, state):
     """After a drill-down finished: render the saved result (read in this process)."""
     mid = facade.parse_member_id((state or {}).get("member_id"))
     if mid is None or not version:
         return no_update, no_update, no_update, no_update
-    wl = facade.worklevel(mid)
+    dd = facade.drilldown(mid)
     s = parse({"type": type_, "period": period})
-    return (worklevel.body(wl, s["type"], s["period"]), worklevel.status(wl),
-            worklevel.run_label(wl), worklevel.run_variant(wl))
+    return (
+        drilldown.body(dd, s["type"], s["period"]),
+        drilldown.status(dd),
+        drilldown.run_label(dd),
+        drilldown.run_variant(dd),
+    )
 
 
 @callback(
-    Output(f"{WL}-metrics", "children"),
+    Output(f"{DD}-metrics", "children"),
     Input(f"{P}-type", "value"),
     Input(f"{P}-period", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def update_worklevel_metrics(type_, period, state):
+def update_drilldown_metrics(type_, period, state):
     mid = facade.parse_member_id((state or {}).get("member_id"))
-    wl = facade.worklevel(mid) if mid is not None else None
-    if wl is None:
+    dd = facade.drilldown(mid) if mid is not None else None
+    if dd is None:
         return None
     s = parse({"type": type_, "period": period})
-    return worklevel.metric_block(wl, s["type"], s["period"])
+    return drilldown.metric_block(dd, s["type"], s["period"])
 
 
 @callback(
-    Output(f"{WL}-years", "figure"),
-    Input(f"{WL}-years-metrics", "value"),
+    Output(f"{DD}-years", "figure"),
+    Input(f"{DD}-years-metrics", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def update_worklevel_years(keys, state):
+def update_drilldown_years(keys, state):
     mid = facade.parse_member_id((state or {}).get("member_id"))
-    wl = facade.worklevel(mid) if mid is not None else None
-    return worklevel.years_figure(wl, keys if isinstance(keys, list) else [])
+    dd = facade.drilldown(mid) if mid is not None else None
+    return drilldown.years_figure(dd, keys if isinstance(keys, list) else [])
 
 
 @callback(
-    Output(f"{WL}-gap-grid", "rowData"),
-    Output(f"{WL}-gap-note", "children"),
-    Input(f"{WL}-gap-metric", "value"),
+    Output(f"{DD}-gap-grid", "rowData"),
+    Output(f"{DD}-gap-note", "children"),
+    Input(f"{DD}-gap-metric", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def update_worklevel_gaps(key, state):
+def update_drilldown_gaps(key, state):
     mid = facade.parse_member_id((state or {}).get("member_id"))
-    wl = facade.worklevel(mid) if mid is not None else None
-    if wl is None or not isinstance(key, str) or key not in wl.gap_metrics():
-        return [], worklevel.gap_note(wl, None, None)
-    gap = wl.gap(key)
-    return gap["rows"], worklevel.gap_note(wl, key, gap)
+    dd = facade.drilldown(mid) if mid is not None else None
+    if dd is None or not isinstance(key, str) or key not in dd.gap_metrics():
+        return [], drilldown.gap_note(dd, None, None)
+    gap = dd.gap(key)
+    return gap["rows"], drilldown.gap_note(dd, key, gap)
 
 
 @callback(
-    Output(f"{WL}-download", "data"),
-    Input(f"{WL}-download-btn", "n_clicks"),
-    State(f"{WL}-gap-metric", "value"),
+    Output(f"{DD}-download", "data"),
+    Input(f"{DD}-download-btn", "n_clicks"),
+    State(f"{DD}-gap-metric", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
@@ -470,7 +637,7 @@ def download_gaps(n_clicks, key, state):
     mid = facade.parse_member_id((state or {}).get("member_id"))
     if not n_clicks or mid is None or not isinstance(key, str):
         return no_update
-    text = facade.worklevel_csv(mid, key)
+    text = facade.drilldown_csv(mid, key)
     if text is None:
         return no_update
-    return {"content": text, "filename": worklevel.gaps_filename(mid, key), "type": "text/csv"}
+    return {"content": text, "filename": drilldown.gaps_filename(mid, key), "type": "text/csv"}

@@ -11,8 +11,13 @@ from dash import dcc, html
 from cache import facade
 from pages.components import ui
 
-dash.register_page(__name__, path="/methodology", name="Methodology", title="Methodology · Crossref metadata "
-                   "completeness", order=5)
+dash.register_page(
+    __name__,
+    path="/methodology",
+    name="Methodology",
+    title="Methodology · Crossref metadata completeness",
+    order=5,
+)
 
 P = "methodology"
 
@@ -25,9 +30,14 @@ def layout(**kwargs):
         text = "The methodology text could not be generated."
     sources = [
         ("Snapshot", str(f.get("snapshot_id") or "none")),
-        ("Source", {"demo": "demo data from the bundled mock Crossref API (fictitious members)",
-                    "api": "Crossref REST API", "bulk": "Crossref public data file (bulk ingest)"}
-         .get(str(f.get("source")), str(f.get("source") or "—"))),
+        (
+            "Source",
+            {
+                "demo": "demo data from the bundled mock Crossref API (fictitious members)",
+                "api": "Crossref REST API",
+                "bulk": "Crossref public data file (bulk ingest)",
+            }.get(str(f.get("source")), str(f.get("source") or "—")),
+        ),
         ("Snapshot created", str(f.get("created") or "—")),
         ("Crossref data as of", str(f.get("data_as_of") or "—")),
         ("Members in snapshot", f"{int(f.get('members') or 0):,}"),
@@ -41,15 +51,36 @@ def layout(**kwargs):
             ui.section(
                 "Data sources and freshness",
                 dmc.Table(
-                    [dmc.TableTbody([dmc.TableTr([dmc.TableTd(k, fw=600), dmc.TableTd(v)]) for k, v in sources])],
-                    striped=True, withTableBorder=True, id=f"{P}-sources",
+                    [
+                        dmc.TableTbody(
+                            [
+                                dmc.TableTr([dmc.TableTd(k, fw=600), dmc.TableTd(v)])
+                                for k, v in sources
+                            ]
+                        )
+                    ],
+                    striped=True,
+                    withTableBorder=True,
+                    id=f"{P}-sources",
                 ),
-                dmc.Text("Member coverage comes from Crossref's member summaries (GET /members, "
-                         "coverage-type per period and content type), which Crossref recomputes daily. "
-                         "Metrics without a summary key come from /works filter counts or samples.",
-                         size="sm", c="dimmed", mt="sm"),
+                dmc.Text(
+                    "Member coverage comes from Crossref's member summaries (GET /members, "
+                    "coverage-type per period and content type), which Crossref recomputes daily. "
+                    "Metrics without a summary key come from /works filter counts or samples.",
+                    size="sm",
+                    c="dimmed",
+                    mt="sm",
+                ),
             ),
-            dmc.Card(dcc.Markdown(text, dangerously_allow_html=False, link_target="_blank",
-                                  className="methodology-markdown", id=f"{P}-markdown"), mb="md"),
+            dmc.Card(
+                dcc.Markdown(
+                    text,
+                    dangerously_allow_html=False,
+                    link_target="_blank",
+                    className="methodology-markdown",
+                    id=f"{P}-markdown",
+                ),
+                mb="md",
+            ),
         ]
     )

@@ -15,11 +15,17 @@ from cache import facade
 from pages.components import figures, grid, params, ui
 from pages.components import theme as th
 
-dash.register_page(__name__, path="/", name="Overview", title="Overview · Crossref metadata completeness",
-                   order=0)
+dash.register_page(
+    __name__, path="/", name="Overview", title="Overview · Crossref metadata completeness", order=0
+)
 
 P = "overview"
-DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "gem": "any", "min_works": 0}
+DEFAULTS = {
+    "type": facade.DEFAULT_TYPE,
+    "period": facade.DEFAULT_PERIOD,
+    "gem": "any",
+    "min_works": 0,
+}
 GEM_CHOICES = ("any", "gem", "non-gem")
 
 
@@ -39,43 +45,97 @@ def parse(kwargs: dict) -> dict:
 
 
 def to_filter(state: dict) -> facade.LeagueFilter:
-    return facade.LeagueFilter(country=tuple(state.get("country") or ()), gem=state.get("gem") or "any",
-                               tier=tuple(state.get("tier") or ()), search=state.get("q") or "",
-                               min_works=int(state.get("min_works") or 0))
+    return facade.LeagueFilter(
+        country=tuple(state.get("country") or ()),
+        gem=state.get("gem") or "any",
+        tier=tuple(state.get("tier") or ()),
+        search=state.get("q") or "",
+        min_works=int(state.get("min_works") or 0),
+    )
 
 
-def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, min_works=None,
-           **kwargs):
+def layout(
+    type=None, period=None, country=None, gem=None, tier=None, q=None, min_works=None, **kwargs
+):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Overview"), ui.no_snapshot()])
-    state = parse({"type": type, "period": period, "country": country, "gem": gem, "tier": tier, "q": q,
-                   "min_works": min_works})
+    state = parse(
+        {
+            "type": type,
+            "period": period,
+            "country": country,
+            "gem": gem,
+            "tier": tier,
+            "q": q,
+            "min_works": min_works,
+        }
+    )
     controls = dmc.Group(
         [
             ui.type_select(f"{P}-type", state["type"]),
             ui.period_control(f"{P}-period", state["period"]),
         ],
-        align="flex-end", gap="lg", wrap="wrap",
+        align="flex-end",
+        gap="lg",
+        wrap="wrap",
     )
     filters = dmc.Group(
         [
-            dmc.TextInput(id=f"{P}-search", label="Member name or ID", placeholder="Search members…",
-                          value=state["q"], debounce=350, w=230),
-            dmc.MultiSelect(id=f"{P}-country", label="Country", value=state["country"], searchable=True,
-                            clearable=True, w=260, placeholder="All countries",
-                            data=[{"value": c, "label": f"{n} ({c})"} for c, n in facade.country_options()],
-                            comboboxProps={"zIndex": 400}, maxDropdownHeight=320),
-            ui.segmented(f"{P}-gem", "GEM country", state["gem"],
-                         {"any": "All", "gem": "GEM", "non-gem": "Non-GEM"}),
-            dmc.MultiSelect(id=f"{P}-tier", label="Size tier", value=state["tier"], clearable=True, w=220,
-                            placeholder="All sizes",
-                            data=[{"value": t, "label": f"{t} ({txt})"} for t, txt in facade.size_tiers()
-                                  if t in facade.tier_names()] or facade.tier_names(),
-                            comboboxProps={"zIndex": 400}),
-            dmc.NumberInput(id=f"{P}-min-works", label="Min. works", value=state["min_works"], min=0,
-                            step=10, w=120, allowDecimal=False, allowNegative=False),
+            dmc.TextInput(
+                id=f"{P}-search",
+                label="Member name or ID",
+                placeholder="Search members…",
+                value=state["q"],
+                debounce=350,
+                w=230,
+            ),
+            dmc.MultiSelect(
+                id=f"{P}-country",
+                label="Country",
+                value=state["country"],
+                searchable=True,
+                clearable=True,
+                w=260,
+                placeholder="All countries",
+                data=[{"value": c, "label": f"{n} ({c})"} for c, n in facade.country_options()],
+                comboboxProps={"zIndex": 400},
+                maxDropdownHeight=320,
+            ),
+            ui.segmented(
+                f"{P}-gem",
+                "GEM country",
+                state["gem"],
+                {"any": "All", "gem": "GEM", "non-gem": "Non-GEM"},
+            ),
+            dmc.MultiSelect(
+                id=f"{P}-tier",
+                label="Size tier",
+                value=state["tier"],
+                clearable=True,
+                w=220,
+                placeholder="All sizes",
+                data=[
+                    {"value": t, "label": f"{t} ({txt})"}
+                    for t, txt in facade.size_tiers()
+                    if t in facade.tier_names()
+                ]
+                or facade.tier_names(),
+                comboboxProps={"zIndex": 400},
+            ),
+            dmc.NumberInput(
+                id=f"{P}-min-works",
+                label="Min. works",
+                value=state["min_works"],
+                min=0,
+                step=10,
+                w=120,
+                allowDecimal=False,
+                allowNegative=False,
+            ),
         ],
-        align="flex-end", gap="md", wrap="wrap",
+        align="flex-end",
+        gap="md",
+        wrap="wrap",
     )
     return html.Div(
         [
@@ -91,20 +151,38 @@ def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, mi
             html.Div(id=f"{P}-headline"),
             dmc.SimpleGrid(
                 [ui.graph(f"{P}-coverage-chart"), ui.graph(f"{P}-distribution")],
-                cols={"base": 1, "lg": 2}, spacing="md", mb="md",
+                cols={"base": 1, "lg": 2},
+                spacing="md",
+                mb="md",
             ),
             dmc.Card(
                 [
-                    dmc.Group([dmc.Title("League table", order=4),
-                               dmc.Group([dmc.Text(id=f"{P}-count", size="sm", c="dimmed"),
-                                          ui.export_button(f"{P}-export")], gap="sm")],
-                              justify="space-between", mb="xs"),
-                    dmc.Text("Every member, ranked by composite score (sortable; click a name for the "
-                             "member report). Filters apply to the table and the CSV export.",
-                             size="sm", c="dimmed", mb="sm"),
+                    dmc.Group(
+                        [
+                            dmc.Title("League table", order=4),
+                            dmc.Group(
+                                [
+                                    dmc.Text(id=f"{P}-count", size="sm", c="dimmed"),
+                                    ui.export_button(f"{P}-export"),
+                                ],
+                                gap="sm",
+                            ),
+                        ],
+                        justify="space-between",
+                        mb="xs",
+                    ),
+                    dmc.Text(
+                        "Every member, ranked by composite score (sortable; click a name for the "
+                        "member report). Filters apply to the table and the CSV export.",
+                        size="sm",
+                        c="dimmed",
+                        mb="sm",
+                    ),
                     filters,
-                    html.Div(grid.infinite_grid(f"{P}-grid", grid.league_columns(facade.metric_keys())),
-                             style={"marginTop": "12px"}),
+                    html.Div(
+                        grid.infinite_grid(f"{P}-grid", grid.league_columns(facade.metric_keys())),
+                        style={"marginTop": "12px"},
+                    ),
                     ui.download(f"{P}-download"),
                 ],
                 mb="md",
@@ -132,8 +210,17 @@ def layout(type=None, period=None, country=None, gem=None, tier=None, q=None, mi
 )
 def update_state(type_, period, country, gem, tier, q, min_works):
     """Controls → the page state (cleaned) and the shareable query string."""
-    state = parse({"type": type_, "period": period, "country": country or [], "gem": gem,
-                   "tier": tier or [], "q": q, "min_works": None if min_works is None else str(min_works)})
+    state = parse(
+        {
+            "type": type_,
+            "period": period,
+            "country": country or [],
+            "gem": gem,
+            "tier": tier or [],
+            "q": q,
+            "min_works": None if min_works is None else str(min_works),
+        }
+    )
     return state, query_string(state)
 
 
@@ -171,8 +258,15 @@ def get_rows(request, state):
     state = parse(state or {})
     start = params.integer(str(request.get("startRow", 0)), 0, 0, 10**7)
     end = params.integer(str(request.get("endRow", start + 100)), start + 100, start, start + 500)
-    rows, total = facade.league_page(state["type"], state["period"], to_filter(state), start, end,
-                                     request.get("sortModel"), request.get("filterModel"))
+    rows, total = facade.league_page(
+        state["type"],
+        state["period"],
+        to_filter(state),
+        start,
+        end,
+        request.get("sortModel"),
+        request.get("filterModel"),
+    )
     return {"rowData": rows, "rowCount": total}, f"{total:,} members"
 
 
@@ -189,7 +283,11 @@ def update_summary(type_, period):
         return ui.no_snapshot(), figures.empty("No data"), figures.empty("No data")
     ct, per = facade.valid_type(type_), facade.valid_period(period)
     h = facade.headline(ct, per)
-    return headline_cards(ct, per, h), coverage_figure(ct, per, h["agg"]), distribution_figure(ct, per)
+    return (
+        headline_cards(ct, per, h),
+        coverage_figure(ct, per, h["agg"]),
+        distribution_figure(ct, per),
+    )
 
 
 def headline_cards(ct: str, per: str, h: dict):
@@ -197,15 +295,26 @@ def headline_cards(ct: str, per: str, h: dict):
     comp = facade.view(ct, per).composite
     scored = h["scored"]
     cards = [
-        ui.stat("Members scored", f"{scored:,}", f"of {h['members']:,} with works of this type/period"),
-        ui.stat("Works", f"{h['works']:,}", f"{facade.type_label(ct)}, {facade.PERIOD_LABELS[per].lower()}"),
-        ui.stat("Median composite", facade.pct(comp.median() if comp.notna().any() else np.nan),
-                "member median, default weights"),
+        ui.stat(
+            "Members scored", f"{scored:,}", f"of {h['members']:,} with works of this type/period"
+        ),
+        ui.stat(
+            "Works",
+            f"{h['works']:,}",
+            f"{facade.type_label(ct)}, {facade.PERIOD_LABELS[per].lower()}",
+        ),
+        ui.stat(
+            "Median composite",
+            facade.pct(comp.median() if comp.notna().any() else np.nan),
+            "member median, default weights",
+        ),
     ]
     best = agg["doi_weighted"].dropna()
     if len(best):
         k = best.idxmax()
-        cards.append(ui.stat("Best covered (DOI-weighted)", facade.pct(best[k]), facade.metric_label(k)))
+        cards.append(
+            ui.stat("Best covered (DOI-weighted)", facade.pct(best[k]), facade.metric_label(k))
+        )
     return dmc.SimpleGrid(cards, cols={"base": 2, "md": 4}, spacing="md", mb="md")
 
 
@@ -217,16 +326,36 @@ def coverage_figure(ct: str, per: str, agg) -> go.Figure:
     dw = (agg.loc[keys, "doi_weighted"] * 100).round(1)
     md = (agg.loc[keys, "member_median"] * 100).round(1)
     fig = go.Figure()
-    fig.add_bar(y=labels, x=dw, orientation="h", name="DOI-weighted (share of all works)",
-                marker_color=th.DOI_WEIGHTED, text=[figures.na_text(v) for v in dw], textposition="outside",
-                cliponaxis=False, hovertemplate="%{y}: %{x:.1f} % of works<extra>DOI-weighted</extra>")
-    fig.add_bar(y=labels, x=md, orientation="h", name="Member median (typical member)",
-                marker_color=th.MEMBER_MEDIAN, text=[figures.na_text(v) for v in md], textposition="outside",
-                cliponaxis=False, hovertemplate="%{y}: %{x:.1f} %<extra>member median</extra>")
+    fig.add_bar(
+        y=labels,
+        x=dw,
+        orientation="h",
+        name="DOI-weighted (share of all works)",
+        marker_color=th.DOI_WEIGHTED,
+        text=[figures.na_text(v) for v in dw],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f} % of works<extra>DOI-weighted</extra>",
+    )
+    fig.add_bar(
+        y=labels,
+        x=md,
+        orientation="h",
+        name="Member median (typical member)",
+        marker_color=th.MEMBER_MEDIAN,
+        text=[figures.na_text(v) for v in md],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1f} %<extra>member median</extra>",
+    )
     fig.update_layout(
-        template=figures.TEMPLATE, barmode="group", height=max(360, 34 * len(keys) + 150),
-        title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}",
-                            "DOI-weighted (share of all works) vs member median (typical member)"),
+        template=figures.TEMPLATE,
+        barmode="group",
+        height=max(360, 34 * len(keys) + 150),
+        title=figures.title(
+            f"Coverage per metric — {facade.type_label(ct)}, {per}",
+            "DOI-weighted (share of all works) vs member median (typical member)",
+        ),
         yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
         margin={"t": 80},
     )
@@ -237,23 +366,40 @@ def coverage_figure(ct: str, per: str, agg) -> go.Figure:
 def distribution_figure(ct: str, per: str) -> go.Figure:
     stats = facade.distribution(ct, per)
     if stats.empty:
-        return figures.empty("No members with works of this type in this period.",
-                             "Distribution of members per metric")
+        return figures.empty(
+            "No members with works of this type in this period.",
+            "Distribution of members per metric",
+        )
     labels = [facade.metric_label(k) for k in stats.index]
     r = stats.round(1)
-    fig = go.Figure(go.Box(
-        x=labels, q1=r["q1"], median=r["median"], q3=r["q3"], lowerfence=r["lowerfence"],
-        upperfence=r["upperfence"], mean=r["mean"], boxpoints=False, marker_color=th.DOI_WEIGHTED,
-        line={"width": 1.2}, fillcolor="rgba(59,91,219,0.18)", showlegend=False, name="members",
-        customdata=np.stack([stats["n"], (stats["at_zero"] * 100).round(1)], axis=1),
-        hovertemplate="%{x}<br>median %{median:.1f} %, quartiles %{q1:.1f}–%{q3:.1f} %<br>"
-                      "%{customdata[0]:,} members, %{customdata[1]:.1f} % of them at 0 %<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Box(
+            x=labels,
+            q1=r["q1"],
+            median=r["median"],
+            q3=r["q3"],
+            lowerfence=r["lowerfence"],
+            upperfence=r["upperfence"],
+            mean=r["mean"],
+            boxpoints=False,
+            marker_color=th.DOI_WEIGHTED,
+            line={"width": 1.2},
+            fillcolor="rgba(59,91,219,0.18)",
+            showlegend=False,
+            name="members",
+            customdata=np.stack([stats["n"], (stats["at_zero"] * 100).round(1)], axis=1),
+            hovertemplate="%{x}<br>median %{median:.1f} %, quartiles %{q1:.1f}–%{q3:.1f} %<br>"
+            "%{customdata[0]:,} members, %{customdata[1]:.1f} % of them at 0 %<extra></extra>",
+        )
+    )
     n = int(stats["n"].max())
     fig.update_layout(
-        template=figures.TEMPLATE, height=max(360, 34 * len(labels) + 150),
-        title=figures.title(f"Distribution of member coverage — {facade.type_label(ct)}, {per}",
-                            f"member-level ({n:,} members with works) · box = quartiles · dotted = mean"),
+        template=figures.TEMPLATE,
+        height=max(360, 34 * len(labels) + 150),
+        title=figures.title(
+            f"Distribution of member coverage — {facade.type_label(ct)}, {per}",
+            f"member-level ({n:,} members with works) · box = quartiles · dotted = mean",
+        ),
         xaxis={"title": {"text": "Metric"}, "tickangle": -35},
         margin={"t": 80, "b": 110},
     )
@@ -273,7 +419,15 @@ def export_csv(n_clicks, state, request):
         return no_update
     state = parse(state or {})
     request = request or {}
-    text = facade.league_csv(state["type"], state["period"], to_filter(state), request.get("sortModel"),
-                             request.get("filterModel"))
-    return {"content": text, "filename": f"crossref-league-{state['type']}-{state['period']}.csv",
-            "type": "text/csv"}
+    text = facade.league_csv(
+        state["type"],
+        state["period"],
+        to_filter(state),
+        request.get("sortModel"),
+        request.get("filterModel"),
+    )
+    return {
+        "content": text,
+        "filename": f"crossref-league-{state['type']}-{state['period']}.csv",
+        "type": "text/csv",
+    }

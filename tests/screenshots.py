@@ -5,7 +5,7 @@
 Starts the app on a demo snapshot (built with the mock Crossref API into a temporary data dir,
 or DIR when given) and drives /usr/bin/chromium with Playwright. Before shooting, the work-level
 drill-down of the member page's member is run against the same mock population and saved, so the
-member screenshot shows a loaded drill-down (`member-worklevel.png` is that section alone).
+member screenshot shows a loaded drill-down (`member-drilldown.png` is that section alone).
 """
 
 from __future__ import annotations
@@ -24,10 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="screenshots")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--members", type=int, default=1500)
-    ap.add_argument("--viewport-only", action="store_true", help="only the first 1440×900, not full page")
+    ap.add_argument(
+        "--viewport-only", action="store_true", help="only the first 1440×900, not full page"
+    )
     args = ap.parse_args(argv)
 
-    data_dir = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="dash-shots-"))
+    data_dir = (
+        Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="dash-shots-"))
+    )
     os.environ["DASHBOARD_DATA_DIR"] = str(data_dir)
     from tests.browser.server import (
         CHROMIUM,
@@ -48,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     facade.configure(data_dir)
     members = facade.members()
     works = facade.view("journal-article", "current").works
-    top = [int(i) for i in works.sort_values(ascending=False).index]  # most current journal articles
+    top = [
+        int(i) for i in works.sort_values(ascending=False).index
+    ]  # most current journal articles
     from tests.browser.synthetic import HOSTILE_NAME
 
     hostile = members.loc[members["name"] == HOSTILE_NAME, "member_id"].tolist()
@@ -81,14 +87,18 @@ def main(argv: list[str] | None = None) -> int:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         errors: list[str] = []
-        page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error" else None
+        )
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         for name, path in pages.items():
             page.goto(url + path, wait_until="load")
             page.wait_for_selector("#_pages_content > *", timeout=20_000)
             with contextlib.suppress(Exception):
-                page.wait_for_function("document.querySelectorAll('[data-dash-is-loading=true]').length == 0",
-                                       timeout=15_000)
+                page.wait_for_function(
+                    "document.querySelectorAll('[data-dash-is-loading=true]').length == 0",
+                    timeout=15_000,
+                )
             page.wait_for_timeout(800)
             target = out / f"{name}.png"
             page.screenshot(path=str(target))  # the 1440×900 viewport
@@ -99,8 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                 page.set_viewport_size({"width": 1440, "height": min(int(height), 8000)})
                 page.wait_for_timeout(700)
                 page.screenshot(path=str(out / f"{name}-full.png"))
-                if name == "member":  # the work-level section alone (no scrolling: no header over it)
-                    page.locator("#member-wl-section").screenshot(path=str(out / "member-worklevel.png"))
+                if (
+                    name == "member"
+                ):  # the work-level section alone (no scrolling: no header over it)
+                    page.locator("#member-drilldown-section").screenshot(
+                        path=str(out / "member-drilldown.png")
+                    )
                 page.set_viewport_size({"width": 1440, "height": 900})
             print(f"{target}  ({path})")
         browser.close()

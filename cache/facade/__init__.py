@@ -15,10 +15,10 @@ One module per responsibility:
     league_table   overview: league filtering/sorting/paging, CSV, headline, distribution
     member_report  member metrics, peer position, works per year/type, change since previous
     comparison     compare up to 8 members
-    funders        funding ranking and per-funder drill-down files
+    funders        funding ranking and saved funder reports
     geography      per-country aggregates
     awards         award shortlist and enrichment
-    worklevel      saved work-level drill-downs (cache/works.py) and running one
+    drilldown      saved work-level drill-downs (cache/jobs/drilldown.py) and running one
 
 The module names avoid the public function names (`members()`, `league()`, `compare()`,
 `countries()`, `shortlist()`), so `facade.<name>` is always the function and
@@ -29,10 +29,16 @@ from __future__ import annotations
 
 from .awards import SHORTLIST_GROUPS, clean_weights, enrichment, shortlist, shortlist_csv
 from .comparison import compare
+from .drilldown import (
+    Drilldown,
+    drilldown,
+    drilldown_csv,
+    drilldown_keys,
+)
 from .export import NA, csv_safe, estimate_short, estimate_text, pct, to_csv
 from .funders import (
-    funder_drilldown,
-    funder_drilldowns,
+    funder_report,
+    funder_reports,
     funders_summary,
     funding_metrics,
 )
@@ -95,13 +101,6 @@ from .vocab import (
     valid_period,
     valid_type,
 )
-from .worklevel import (
-    WorkLevel,
-    run_worklevel,
-    worklevel,
-    worklevel_csv,
-    worklevel_keys,
-)
 
 __all__ = [
     "DEFAULT_PERIOD",
@@ -111,10 +110,10 @@ __all__ = [
     "PEER_GROUPINGS",
     "PERIOD_LABELS",
     "SHORTLIST_GROUPS",
+    "Drilldown",
     "LeagueFilter",
     "Loaded",
     "View",
-    "WorkLevel",
     "change_since_previous",
     "clean_weights",
     "compare",
@@ -127,12 +126,15 @@ __all__ = [
     "data_dir",
     "default_weights",
     "distribution",
+    "drilldown",
+    "drilldown_csv",
+    "drilldown_keys",
     "enrichment",
     "estimate_short",
     "estimate_text",
     "freshness",
-    "funder_drilldown",
-    "funder_drilldowns",
+    "funder_report",
+    "funder_reports",
     "funders_summary",
     "funding_metrics",
     "has_snapshot",
@@ -157,7 +159,6 @@ __all__ = [
     "previous_snapshot_id",
     "records",
     "reset",
-    "run_worklevel",
     "search_members",
     "settings",
     "shortlist",
@@ -175,8 +176,5 @@ __all__ = [
     "value_text",
     "view",
     "warm",
-    "worklevel",
-    "worklevel_csv",
-    "worklevel_keys",
     "works_by_year",
 ]

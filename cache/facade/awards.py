@@ -38,8 +38,13 @@ def clean_weights(weights: Mapping[str, Any] | None) -> dict[str, float]:
     return out
 
 
-def shortlist(content_type: str, period: str, weights: Mapping[str, Any] | None = None,
-              min_works: int = 100, top_n: int = 10) -> dict[str, pd.DataFrame]:
+def shortlist(
+    content_type: str,
+    period: str,
+    weights: Mapping[str, Any] | None = None,
+    min_works: int = 100,
+    top_n: int = 10,
+) -> dict[str, pd.DataFrame]:
     """Top N members per award peer group (GEM, then small/medium/large outside GEM)."""
     v = view(content_type, period)
     w = clean_weights(weights)
@@ -63,8 +68,9 @@ def shortlist(content_type: str, period: str, weights: Mapping[str, Any] | None 
     return out
 
 
-def shortlist_csv(content_type: str, period: str, weights=None, min_works: int = 100,
-                  top_n: int = 10) -> str:
+def shortlist_csv(
+    content_type: str, period: str, weights=None, min_works: int = 100, top_n: int = 10
+) -> str:
     groups = shortlist(content_type, period, weights, min_works, top_n)
     frames = []
     for g, df in groups.items():
@@ -81,9 +87,15 @@ def shortlist_csv(content_type: str, period: str, weights=None, min_works: int =
     return to_csv(out)
 
 
-def enrichment(before_id: str, after_id: str, content_type: str, period: str,
-               min_works: int = 100, top_n: int = 20, weights: Mapping[str, Any] | None = None
-               ) -> pd.DataFrame | None:
+def enrichment(
+    before_id: str,
+    after_id: str,
+    content_type: str,
+    period: str,
+    min_works: int = 100,
+    top_n: int = 20,
+    weights: Mapping[str, Any] | None = None,
+) -> pd.DataFrame | None:
     """Members ranked by the change of their composite score between two snapshots.
 
     One row per member: composite before/after/change (fractions), works in both snapshots, and
@@ -95,12 +107,23 @@ def enrichment(before_id: str, after_id: str, content_type: str, period: str,
     w = {k: v for k, v in clean_weights(weights).items() if v > 0}
 
     def compute():
-        before = _slice(_read_coverage(before_id, period=period, content_type=content_type),
-                        content_type, period)
-        after = _slice(_read_coverage(after_id, period=period, content_type=content_type),
-                       content_type, period)
-        long = scoring.improvement(before, after, content_type, period, min_works=int(min_works),
-                                   weights=w, metrics=list(metric_keys()))
+        before = _slice(
+            _read_coverage(before_id, period=period, content_type=content_type),
+            content_type,
+            period,
+        )
+        after = _slice(
+            _read_coverage(after_id, period=period, content_type=content_type), content_type, period
+        )
+        long = scoring.improvement(
+            before,
+            after,
+            content_type,
+            period,
+            min_works=int(min_works),
+            weights=w,
+            metrics=list(metric_keys()),
+        )
         long = pd.DataFrame(long)
         if long.empty:
             return long
@@ -110,14 +133,16 @@ def enrichment(before_id: str, after_id: str, content_type: str, period: str,
             best = per.loc[per.groupby("member_id")["change"].idxmax()].set_index("member_id")
         else:
             best = pd.DataFrame(columns=["metric", "change"])
-        out = pd.DataFrame({
-            "member_id": comp.index.to_numpy(),
-            "composite_before": comp["before"].to_numpy(),
-            "composite_after": comp["after"].to_numpy(),
-            "composite_change": comp["change"].to_numpy(),
-            "works_before": comp["works_before"].to_numpy(),
-            "works_after": comp["works_after"].to_numpy(),
-        })
+        out = pd.DataFrame(
+            {
+                "member_id": comp.index.to_numpy(),
+                "composite_before": comp["before"].to_numpy(),
+                "composite_after": comp["after"].to_numpy(),
+                "composite_change": comp["change"].to_numpy(),
+                "works_before": comp["works_before"].to_numpy(),
+                "works_after": comp["works_after"].to_numpy(),
+            }
+        )
         out["most_improved"] = out["member_id"].map(best["metric"].map(metric_label)).fillna("")
         out["most_improved_change"] = out["member_id"].map(best["change"])
         m = members()
@@ -125,6 +150,16 @@ def enrichment(before_id: str, after_id: str, content_type: str, period: str,
         out["country"] = out["member_id"].map(m["country"]).fillna("")
         return out.sort_values("composite_change", ascending=False, na_position="last")
 
-    res = _memoised(("enrichment", before_id, after_id, content_type, period, int(min_works),
-                     tuple(sorted(w.items()))), compute)
+    res = _memoised(
+        (
+            "enrichment",
+            before_id,
+            after_id,
+            content_type,
+            period,
+            int(min_works),
+            tuple(sorted(w.items())),
+        ),
+        compute,
+    )
     return res.head(max(1, min(int(top_n), 200)))

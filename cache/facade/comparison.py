@@ -48,6 +48,9 @@ def _peer_median(v: View, member_id: int | None, by: str) -> dict:
         return mat.groupby(g).median(), g.value_counts()
 
     med, sizes = v.cached(("peer-median", by), medians)
-    return {"peer_by": by, "peer_group": group,
-            "peer_median": med.loc[group] if group in med.index else None,
-            "peer_size": int(sizes.get(group, 0))}
+    return {
+        "peer_by": by,
+        "peer_group": group,
+        "peer_median": med.loc[group] if group in med.index else None,
+        "peer_size": int(sizes.get(group, 0)),
+    }

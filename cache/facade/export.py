@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cache.csvsafe import safe_series, safe_text
+from cache.store.csvsafe import frame_csv, safe_text
 
 NA = "—"
 
@@ -21,16 +21,9 @@ def csv_safe(value: Any) -> Any:
 
 
 def to_csv(df: pd.DataFrame) -> str:
-    """CSV text of `df` with every text cell (and header) neutralised; N/A cells left empty."""
-    out = pd.DataFrame(index=range(len(df)))
-    for i, col in enumerate(df.columns):
-        series = df.iloc[:, i]
-        name = str(csv_safe(str(col)))
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            out[name] = series.to_numpy()
-        else:
-            out[name] = safe_series(series.astype(object)).to_numpy(dtype=object)
-    return out.to_csv(index=False, lineterminator="\n", na_rep="")
+    """CSV text of `df` through the one CSV writer (`cache.store.csvsafe.frame_csv`): text cells
+    and headers formula-guarded and kept on one line, N/A cells empty."""
+    return frame_csv(df)
 
 
 def pct(value: Any, digits: int = 1) -> str:
@@ -44,9 +37,11 @@ def pct(value: Any, digits: int = 1) -> str:
     return f"{f * 100:.{digits}f} %"
 
 
-def estimate_text(value: Any, ci_low: Any = None, ci_high: Any = None, n: int | None = None,
-                  unit: str = "") -> str:
+def estimate_text(
+    value: Any, ci_low: Any = None, ci_high: Any = None, n: int | None = None, unit: str = ""
+) -> str:
     """A sample-based figure, always marked as an estimate: '≈ 42 % (95 % CI 33–52 %, n = 100)'."""
+
     def num(x):
         try:
             f = float(x)

@@ -8,14 +8,21 @@ import numpy as np
 import pandas as pd
 
 import metrics
-from cache import funder
+from cache.store import funder_reports as stored_reports
 
-from .loader import settings
+from .loader import data_dir
 from .views import view
 from .vocab import metric_keys
 
-PUBLISHER_COLUMNS = ("publisher", "period", "works", "with_award", "award_share",
-                     "publisher_asserted", "publisher_asserted_share")
+PUBLISHER_COLUMNS = (
+    "publisher",
+    "period",
+    "works",
+    "with_award",
+    "award_share",
+    "publisher_asserted",
+    "publisher_asserted_share",
+)
 
 
 def funding_metrics() -> list[str]:
@@ -31,7 +38,9 @@ def funders_summary(content_type: str, period: str) -> dict:
     def compute():
         keys = funding_metrics()
         base = "funders" if "funders" in keys else (keys[0] if keys else None)
-        t = v.table.loc[v.table["works"] > 0, ["member_id", "name", "country", "size_tier", "works", *keys]]
+        t = v.table.loc[
+            v.table["works"] > 0, ["member_id", "name", "country", "size_tier", "works", *keys]
+        ]
         t = t.copy()
         if base is not None:
             cov = v.covered[base].reindex(t.index)
@@ -41,25 +50,32 @@ def funders_summary(content_type: str, period: str) -> dict:
         else:
             t["with_funder"] = 0
             t["without_funder"] = t["works"]
-        share_zero = {k: float((v.matrix[k].reindex(t.index) == 0).mean()) if len(t) else np.nan
-                      for k in keys}
-        return {"metrics": keys, "base": base, "table": t, "share_zero": share_zero,
-                "gap_works": int(t["without_funder"].sum()), "works": int(t["works"].sum())}
+        share_zero = {
+            k: float((v.matrix[k].reindex(t.index) == 0).mean()) if len(t) else np.nan for k in keys
+        }
+        return {
+            "metrics": keys,
+            "base": base,
+            "table": t,
+            "share_zero": share_zero,
+            "gap_works": int(t["without_funder"].sum()),
+            "works": int(t["works"].sum()),
+        }
 
     return v.cached("funders", compute)
 
 
-def funder_drilldowns() -> list[dict]:
+def funder_reports() -> list[dict]:
     """Per-funder reports written by `python -m cache funder …`, newest first."""
     return [
         {"key": r["key"], "label": f"{r['name']} ({r['key']})" if r["name"] else r["key"]}
-        for r in funder.saved(settings())
+        for r in stored_reports.saved(data_dir())
     ]
 
 
-def funder_drilldown(key: Any) -> dict | None:
+def funder_report(key: Any) -> dict | None:
     """One per-funder report: its facts and the per-publisher table (shares as fractions)."""
-    report = funder.load(settings(), key) if isinstance(key, str) else None
+    report = stored_reports.load(data_dir(), key) if isinstance(key, str) else None
     if report is None:
         return None
     facts = {k: report.get(k) for k in ("id", "kind", "created", "current_year")}

@@ -26,16 +26,21 @@ class LeagueFilter:
     min_works: int = 0
 
 
-def league(content_type: str, period: str, flt: LeagueFilter | None = None,
-           sort_model: Sequence[Mapping] | None = None,
-           filter_model: Mapping | None = None) -> pd.DataFrame:
+def league(
+    content_type: str,
+    period: str,
+    flt: LeagueFilter | None = None,
+    sort_model: Sequence[Mapping] | None = None,
+    filter_model: Mapping | None = None,
+) -> pd.DataFrame:
     """All members matching the filters, sorted (default: composite desc, N/A last)."""
     v = view(content_type, period)
     return v.table.iloc[league_positions(v, flt, sort_model, filter_model)]
 
 
-def league_positions(v: View, flt: LeagueFilter | None = None, sort_model=None,
-                     filter_model=None) -> np.ndarray:
+def league_positions(
+    v: View, flt: LeagueFilter | None = None, sort_model=None, filter_model=None
+) -> np.ndarray:
     """Row positions in `v.table` of the matching members, in display order.
 
     Filtering is boolean masks over columns; ordering is one `np.lexsort` over key arrays (no
@@ -82,8 +87,11 @@ def _grid_mask(t: pd.DataFrame, model: Mapping, keys: list[str]) -> np.ndarray:
             continue
         conds = spec.get("conditions") if isinstance(spec.get("conditions"), list) else [spec]
         op = str(spec.get("operator", "AND")).upper()
-        masks = [_cond_mask(t, col, c, pct=col in keys or col in _PCT_COLUMNS)
-                 for c in conds if isinstance(c, Mapping)]
+        masks = [
+            _cond_mask(t, col, c, pct=col in keys or col in _PCT_COLUMNS)
+            for c in conds
+            if isinstance(c, Mapping)
+        ]
         masks = [np.asarray(m, dtype=bool) for m in masks if m is not None]
         if not masks:
             continue
@@ -113,6 +121,7 @@ def _cond_mask(df: pd.DataFrame, col: str, cond: Mapping, pct: bool):
         }
         return ops[typ]().to_numpy(dtype=bool) if typ in ops else None
     if kind == "number":
+
         def num(x):
             try:
                 f = float(x)
@@ -152,8 +161,10 @@ def _sort_key(v: View, col: str) -> np.ndarray:
         rank_col = _TEXT_SORT[col]
         if rank_col:
             return t[rank_col].to_numpy(dtype=float)
-        return v.cached(("sortkey", col), lambda: t[col].astype(str).str.lower()
-                        .rank(method="dense").to_numpy(dtype=float))
+        return v.cached(
+            ("sortkey", col),
+            lambda: t[col].astype(str).str.lower().rank(method="dense").to_numpy(dtype=float),
+        )
     if col == "gem":
         return t["gem"].to_numpy(dtype=float)
     return t[col].to_numpy(dtype=float)
@@ -163,7 +174,11 @@ def _order(v: View, positions: np.ndarray, sort_model: Sequence[Mapping] | None)
     allowed = set(LEAGUE_BASE_COLUMNS) | set(v.metrics) | {"country_name", "total_dois"}
     items = []
     for item in sort_model if isinstance(sort_model, list | tuple) else ():
-        if isinstance(item, Mapping) and item.get("colId") in allowed and item.get("sort") in ("asc", "desc"):
+        if (
+            isinstance(item, Mapping)
+            and item.get("colId") in allowed
+            and item.get("sort") in ("asc", "desc")
+        ):
             items.append((item["colId"], item["sort"] == "asc"))
     if not items:
         items = [("composite", False), ("works", False)]
@@ -177,8 +192,15 @@ def _order(v: View, positions: np.ndarray, sort_model: Sequence[Mapping] | None)
     return np.lexsort(keys)
 
 
-def league_page(content_type: str, period: str, flt: LeagueFilter | None, start: int, end: int,
-                sort_model=None, filter_model=None) -> tuple[list[dict], int]:
+def league_page(
+    content_type: str,
+    period: str,
+    flt: LeagueFilter | None,
+    start: int,
+    end: int,
+    sort_model=None,
+    filter_model=None,
+) -> tuple[list[dict], int]:
     """One block of rows for the AG Grid infinite row model, plus the total row count."""
     v = view(content_type, period)
     pos = league_positions(v, flt, sort_model, filter_model)
@@ -205,12 +227,22 @@ def records(df: pd.DataFrame, keys: Sequence[str]) -> list[dict]:
     return [{c: arrays[c][i] for c in cols} for i in range(len(df))]
 
 
-def league_csv(content_type: str, period: str, flt: LeagueFilter | None, sort_model=None,
-               filter_model=None) -> str:
+def league_csv(
+    content_type: str, period: str, flt: LeagueFilter | None, sort_model=None, filter_model=None
+) -> str:
     v = view(content_type, period)
     df = league(content_type, period, flt, sort_model, filter_model)
-    cols = ["member_id", "name", "country", "country_name", "gem", "size_tier", "works", "composite",
-            *v.metrics]
+    cols = [
+        "member_id",
+        "name",
+        "country",
+        "country_name",
+        "gem",
+        "size_tier",
+        "works",
+        "composite",
+        *v.metrics,
+    ]
     out = df[cols].copy()
     for k in ["composite", *v.metrics]:
         out[k] = (out[k].astype(float) * 100).round(2)
@@ -223,8 +255,7 @@ def league_csv(content_type: str, period: str, flt: LeagueFilter | None, sort_mo
 def headline(content_type: str, period: str) -> dict:
     v = view(content_type, period)
     scored = int((v.works > 0).sum())
-    return {"members": len(v.table), "scored": scored, "works": int(v.works.sum()),
-            "agg": v.agg}
+    return {"members": len(v.table), "scored": scored, "works": int(v.works.sum()), "agg": v.agg}
 
 
 def distribution(content_type: str, period: str) -> pd.DataFrame:
@@ -248,9 +279,18 @@ def distribution(content_type: str, period: str) -> pd.DataFrame:
             iqr = q3 - q1
             lo = x[x >= q1 - 1.5 * iqr].min()
             hi = x[x <= q3 + 1.5 * iqr].max()
-            rows[k] = {"n": len(x), "min": x.min(), "q1": q1, "median": med, "q3": q3, "max": x.max(),
-                       "lowerfence": lo, "upperfence": hi, "mean": x.mean(),
-                       "at_zero": float((x == 0).mean())}
+            rows[k] = {
+                "n": len(x),
+                "min": x.min(),
+                "q1": q1,
+                "median": med,
+                "q3": q3,
+                "max": x.max(),
+                "lowerfence": lo,
+                "upperfence": hi,
+                "mean": x.mean(),
+                "at_zero": float((x == 0).mean()),
+            }
         return pd.DataFrame.from_dict(rows, orient="index")
 
     return v.cached("distribution", compute)

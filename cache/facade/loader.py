@@ -27,7 +27,7 @@ import pandas as pd
 from metrics import scoring
 
 if TYPE_CHECKING:
-    from cache.settings import Settings
+    from cache.crossref.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def data_dir() -> Path:
         return current
     with _lock:
         if _data_dir is None:
-            from cache.settings import Settings
+            from cache.crossref.settings import Settings
 
             _data_dir = Path(Settings.from_env().data_dir)
         return _data_dir
@@ -91,14 +91,14 @@ def settings() -> Settings:
         return current
     with _lock:
         if _settings is None or Path(_settings.data_dir) != folder:
-            from cache.settings import Settings
+            from cache.crossref.settings import Settings
 
             _settings = Settings.from_env(data_dir=folder)
         return _settings
 
 
 def store():
-    from cache.snapshots import SnapshotStore
+    from cache.store.snapshots import SnapshotStore
 
     return SnapshotStore(data_dir())
 
@@ -182,8 +182,17 @@ def _read_coverage_compact(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    needed = ("member_id", "content_type", "period", "metric", "covered", "total", "coverage",
-              "ci_low", "ci_high")  # `source` is not used by any view
+    needed = (
+        "member_id",
+        "content_type",
+        "period",
+        "metric",
+        "covered",
+        "total",
+        "coverage",
+        "ci_low",
+        "ci_high",
+    )  # `source` is not used by any view
     names = [c for c in pq.ParquetFile(path).schema_arrow.names if c in needed]
     cats = [c for c in _CATEGORICAL if c in names]
     pf = pq.ParquetFile(path, read_dictionary=cats) if cats else pq.ParquetFile(path)
@@ -198,12 +207,16 @@ def _read_coverage_compact(path: Path) -> pd.DataFrame:
                 if not isinstance(col.type, pa.DictionaryType):
                     col = col.dictionary_encode()
                 lookup = categories[name]
-                mapping = np.array([lookup.setdefault(str(v), len(lookup))
-                                    for v in col.dictionary.to_pylist()], dtype=np.int16)
+                mapping = np.array(
+                    [lookup.setdefault(str(v), len(lookup)) for v in col.dictionary.to_pylist()],
+                    dtype=np.int16,
+                )
                 idx = col.indices.to_numpy(zero_copy_only=False)
-                codes = np.where(col.is_null().to_numpy(zero_copy_only=False), -1,
-                                 mapping[np.nan_to_num(idx, nan=0).astype(np.int64)] if len(mapping)
-                                 else -1).astype(np.int16)
+                codes = np.where(
+                    col.is_null().to_numpy(zero_copy_only=False),
+                    -1,
+                    mapping[np.nan_to_num(idx, nan=0).astype(np.int64)] if len(mapping) else -1,
+                ).astype(np.int16)
                 parts[name].append(codes[keep])
             else:
                 parts[name].append(col.to_numpy(zero_copy_only=False)[keep])
@@ -216,8 +229,11 @@ def _read_coverage_compact(path: Path) -> pd.DataFrame:
         elif name in ("ci_low", "ci_high"):
             if len(values) and np.isfinite(values.astype(float)).any():
                 cols[name] = values
-        elif name in ("member_id", "covered", "total") and values.dtype.kind == "i" and (
-                len(values) == 0 or (values.min() >= 0 and values.max() < 2**31 - 1)):
+        elif (
+            name in ("member_id", "covered", "total")
+            and values.dtype.kind == "i"
+            and (len(values) == 0 or (values.min() >= 0 and values.max() < 2**31 - 1))
+        ):
             cols[name] = values.astype(np.int32)
         else:
             cols[name] = values
@@ -261,8 +277,11 @@ def _load(sid: str):
     if not _ID_RE.match(sid):
         return st.load(sid)
     try:
-        meta = st.read_meta(sid) if hasattr(st, "read_meta") else json.loads(
-            (folder / "meta.json").read_text(encoding="utf-8"))
+        meta = (
+            st.read_meta(sid)
+            if hasattr(st, "read_meta")
+            else json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        )
         members = pd.read_parquet(folder / "members.parquet")
         coverage = _read_coverage_compact(folder / "coverage.parquet")
     except Exception:
@@ -299,8 +318,14 @@ def meta() -> dict:
 def freshness() -> dict:
     """What every page shows: snapshot id/date, Crossref's data_as_of, source, demo flag."""
     if not has_snapshot():
-        return {"snapshot_id": None, "created": None, "data_as_of": None, "source": None,
-                "is_demo": False, "members": 0}
+        return {
+            "snapshot_id": None,
+            "created": None,
+            "data_as_of": None,
+            "source": None,
+            "is_demo": False,
+            "members": 0,
+        }
     m = snapshot().meta
     return {
         "snapshot_id": snapshot().id,
@@ -335,8 +360,13 @@ def _memoised(key: tuple, fn):
     return value
 
 
-def _read_coverage(sid: str, *, period: str | None = None, member_ids: Sequence[int] | None = None,
-                   content_type: str | None = None) -> pd.DataFrame:
+def _read_coverage(
+    sid: str,
+    *,
+    period: str | None = None,
+    member_ids: Sequence[int] | None = None,
+    content_type: str | None = None,
+) -> pd.DataFrame:
     """A filtered read of another snapshot's coverage table (no need to hold it all in memory)."""
     if sid in _snapshots:
         cov = _snapshots[sid].coverage

@@ -48,10 +48,18 @@ def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFra
         val = v.matrix.at[member_id, k] if member_id in v.matrix.index else np.nan
         cov = v.covered.at[member_id, k] if member_id in v.covered.index else np.nan
         tot = v.total.at[member_id, k] if member_id in v.total.index else np.nan
-        row = {"metric": k, "label": metric_label(k), "value": float(val),
-               "covered": None if pd.isna(cov) else int(cov),
-               "total": None if pd.isna(tot) else int(tot),
-               "status": "measured", "ci_low": np.nan, "ci_high": np.nan, "n": None, "unit": ""}
+        row = {
+            "metric": k,
+            "label": metric_label(k),
+            "value": float(val),
+            "covered": None if pd.isna(cov) else int(cov),
+            "total": None if pd.isna(tot) else int(tot),
+            "status": "measured",
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n": None,
+            "unit": "",
+        }
         if works <= 0:
             row["status"] = "n/a"
         elif pd.isna(tot) or int(tot) <= 0 or np.isnan(row["value"]):
@@ -59,11 +67,19 @@ def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFra
             row["value"] = np.nan
         elif est is not None and (member_id, k) in est.index:
             e = est.loc[(member_id, k)]
-            row.update(status="estimate", ci_low=float(e["ci_low"]), ci_high=float(e["ci_high"]),
-                       n=int(e["total"]), unit=" authors" if _is_depth(k) else " works")
+            row.update(
+                status="estimate",
+                ci_low=float(e["ci_low"]),
+                ci_high=float(e["ci_high"]),
+                n=int(e["total"]),
+                unit=" authors" if _is_depth(k) else " works",
+            )
         row["text"] = value_text(row)
-        row["short"] = (estimate_short(row["value"], row["ci_low"], row["ci_high"])
-                        if row["status"] == "estimate" else row["text"])
+        row["short"] = (
+            estimate_short(row["value"], row["ci_low"], row["ci_high"])
+            if row["status"] == "estimate"
+            else row["text"]
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -82,8 +98,9 @@ def value_text(row) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "—"
     if status == "estimate":
-        return estimate_text(value, row.get("ci_low"), row.get("ci_high"), row.get("n"),
-                             row.get("unit") or "")
+        return estimate_text(
+            value, row.get("ci_low"), row.get("ci_high"), row.get("n"), row.get("unit") or ""
+        )
     return f"{value * 100:.1f} %"
 
 
@@ -107,19 +124,32 @@ def peer_position(member_id: int, content_type: str, period: str, by: str = "siz
     pr, med, sizes = v.cached(("peer", by), ranks)
     rows = []
     for k in [*v.metrics, "__composite"]:
-        value = v.matrix.at[member_id, k] if (k != "__composite" and member_id in v.matrix.index) else (
-            v.composite.get(member_id, np.nan) if k == "__composite" else np.nan)
-        rows.append({
-            "metric": k,
-            "label": "Composite score" if k == "__composite" else metric_label(k),
-            "value": float(value) if value is not None else np.nan,
-            "percentile": float(pr.at[member_id, k]) if member_id in pr.index else np.nan,
-            "peer_median": float(med.at[group, k]) if group in med.index else np.nan,
-            "crossref_doi_weighted": float(v.agg.at[k, "doi_weighted"]) if k in v.agg.index else np.nan,
-            "crossref_member_median": float(v.agg.at[k, "member_median"]) if k in v.agg.index else np.nan,
-        })
-    return {"by": by, "group": group, "group_size": int(sizes.get(group, 0)),
-            "frame": pd.DataFrame(rows)}
+        value = (
+            v.matrix.at[member_id, k]
+            if (k != "__composite" and member_id in v.matrix.index)
+            else (v.composite.get(member_id, np.nan) if k == "__composite" else np.nan)
+        )
+        rows.append(
+            {
+                "metric": k,
+                "label": "Composite score" if k == "__composite" else metric_label(k),
+                "value": float(value) if value is not None else np.nan,
+                "percentile": float(pr.at[member_id, k]) if member_id in pr.index else np.nan,
+                "peer_median": float(med.at[group, k]) if group in med.index else np.nan,
+                "crossref_doi_weighted": float(v.agg.at[k, "doi_weighted"])
+                if k in v.agg.index
+                else np.nan,
+                "crossref_member_median": float(v.agg.at[k, "member_median"])
+                if k in v.agg.index
+                else np.nan,
+            }
+        )
+    return {
+        "by": by,
+        "group": group,
+        "group_size": int(sizes.get(group, 0)),
+        "frame": pd.DataFrame(rows),
+    }
 
 
 def works_by_year(member_id: int) -> pd.DataFrame:
@@ -163,8 +193,6 @@ def previous_snapshot_id(sid: str | None = None) -> str | None:
     return older[0] if older else None
 
 
-
-
 def change_since_previous(member_id: int, content_type: str, period: str) -> dict:
     """Per metric: value now, value in the previous snapshot, change (percentage points)."""
     prev = previous_snapshot_id()
@@ -173,16 +201,25 @@ def change_since_previous(member_id: int, content_type: str, period: str) -> dic
 
     def compute():
         try:
-            old = _read_coverage(prev, period=period, member_ids=[member_id], content_type=content_type)
+            old = _read_coverage(
+                prev, period=period, member_ids=[member_id], content_type=content_type
+            )
             old_sub = _slice(old, content_type, period) if len(old) else old
-            old_m = (scoring.coverage_matrix(old_sub, content_type, period)
-                     if len(old_sub) else pd.DataFrame())
+            old_m = (
+                scoring.coverage_matrix(old_sub, content_type, period)
+                if len(old_sub)
+                else pd.DataFrame()
+            )
         except Exception:
             logger.exception("reading previous snapshot %s failed", prev)
             return None
         now = member_metrics(member_id, content_type, period)
-        before = [float(old_m.at[member_id, k]) if (member_id in old_m.index and k in old_m.columns)
-                  else np.nan for k in now["metric"]]
+        before = [
+            float(old_m.at[member_id, k])
+            if (member_id in old_m.index and k in old_m.columns)
+            else np.nan
+            for k in now["metric"]
+        ]
         now["before"] = before
         now["change_pp"] = (now["value"] - now["before"]) * 100
         return now

@@ -51,12 +51,17 @@ def search_members(query: Any, limit: int = 20, keep: Iterable[Any] = ()) -> lis
         return []
     m = members()
     keep = list(keep or ())
-    if isinstance(query, str):  # a select sends the chosen option's label "Name (123)" as its search
+    if isinstance(
+        query, str
+    ):  # a select sends the chosen option's label "Name (123)" as its search
         picked = re.search(r"\((\d{1,15})\)\s*$", query)
         if picked:
             keep.append(picked.group(1))
-    keep_ids = list(dict.fromkeys(i for i in (parse_member_id(k) for k in keep) if i is not None
-                                  and i in m.index))
+    keep_ids = list(
+        dict.fromkeys(
+            i for i in (parse_member_id(k) for k in keep) if i is not None and i in m.index
+        )
+    )
     out = [_option(m, i) for i in keep_ids]
     q = query.strip().lower()[:100] if isinstance(query, str) else ""
     if q:

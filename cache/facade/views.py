@@ -85,8 +85,15 @@ def _estimates(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFram
     est = cov.loc[mask, ["member_id", "metric", "covered", "total", "ci_low", "ci_high"]].copy()
     est["metric"] = est["metric"].astype(str)
     g = est.groupby(["member_id", "metric"], sort=False)
-    out = pd.DataFrame({"covered": g["covered"].sum(), "total": g["total"].sum(), "rows": g.size(),
-                        "ci_low": g["ci_low"].first(), "ci_high": g["ci_high"].first()})
+    out = pd.DataFrame(
+        {
+            "covered": g["covered"].sum(),
+            "total": g["total"].sum(),
+            "rows": g.size(),
+            "ci_low": g["ci_low"].first(),
+            "ci_high": g["ci_high"].first(),
+        }
+    )
     several = out["rows"] > 1
     out.loc[several, ["ci_low", "ci_high"]] = np.nan
     return out
@@ -112,15 +119,46 @@ def _build_view(sid: str, content_type: str, period: str) -> View:
     numeric.insert(0, "works", works.reindex(m.index).fillna(0).astype("int64").to_numpy())
     numeric.insert(1, "composite", comp.reindex(m.index).astype(float).to_numpy())
     # member columns are shared with the members frame (copy-on-write: no copy is made)
-    table = pd.concat([m[["member_id", "name", "country", "country_name", "gem", "size_tier",
-                          "total_dois", "name_lc", "name_rank"]], numeric], axis=1)
+    table = pd.concat(
+        [
+            m[
+                [
+                    "member_id",
+                    "name",
+                    "country",
+                    "country_name",
+                    "gem",
+                    "size_tier",
+                    "total_dois",
+                    "name_lc",
+                    "name_rank",
+                ]
+            ],
+            numeric,
+        ],
+        axis=1,
+    )
     agg = scoring.aggregate(sub, content_type, period)
     agg = agg.reindex(keys)
-    return View(sid, content_type, period, keys, matrix, covered, total, works, comp, table, agg,
-                _estimates(snap.coverage, content_type, period))
+    return View(
+        sid,
+        content_type,
+        period,
+        keys,
+        matrix,
+        covered,
+        total,
+        works,
+        comp,
+        table,
+        agg,
+        _estimates(snap.coverage, content_type, period),
+    )
 
 
-def view(content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: str | None = None) -> View:
+def view(
+    content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: str | None = None
+) -> View:
     sid = sid or snapshot_id()
     if sid is None:
         raise LookupError("no snapshot published yet")
@@ -146,8 +184,10 @@ def view(content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: st
         return v
 
 
-def warm(types: Sequence[str] = (DEFAULT_TYPE, scoring.ALL_TYPES),
-         periods_: Sequence[str] = ("current", "all", "backfile")) -> None:
+def warm(
+    types: Sequence[str] = (DEFAULT_TYPE, scoring.ALL_TYPES),
+    periods_: Sequence[str] = ("current", "all", "backfile"),
+) -> None:
     """Score the common views ahead of the first request (app start-up runs this in a thread)."""
     try:
         for ct in types:

@@ -16,7 +16,11 @@ from .roster import members
 
 DEFAULT_TYPE = "journal-article"
 DEFAULT_PERIOD = "current"
-PERIOD_LABELS = {"current": "Current (last 3 years)", "backfile": "Backfile (older)", "all": "All time"}
+PERIOD_LABELS = {
+    "current": "Current (last 3 years)",
+    "backfile": "Backfile (older)",
+    "all": "All time",
+}
 
 
 def metric_keys() -> list[str]:
@@ -69,10 +73,15 @@ def content_types() -> list[str]:
 
     def compute():
         cov = snapshot().coverage
-        period = cov["period"].cat.codes.to_numpy() if isinstance(cov["period"].dtype, pd.CategoricalDtype) \
+        period = (
+            cov["period"].cat.codes.to_numpy()
+            if isinstance(cov["period"].dtype, pd.CategoricalDtype)
             else None
+        )
         if period is None:
-            cov = cov.astype({"period": "category", "metric": "category", "content_type": "category"})
+            cov = cov.astype(
+                {"period": "category", "metric": "category", "content_type": "category"}
+            )
             period = cov["period"].cat.codes.to_numpy()
         cats = list(cov["period"].cat.categories)
         metric = cov["metric"].cat.codes.to_numpy()
@@ -82,11 +91,17 @@ def content_types() -> list[str]:
         if "all" in cats:
             mask &= period == cats.index("all")
         types = cov["content_type"].cat.codes.to_numpy()[mask]
-        works = np.bincount(types, weights=cov["total"].to_numpy()[mask].astype(float),
-                            minlength=len(cov["content_type"].cat.categories))
+        works = np.bincount(
+            types,
+            weights=cov["total"].to_numpy()[mask].astype(float),
+            minlength=len(cov["content_type"].cat.categories),
+        )
         names = list(cov["content_type"].cat.categories)
-        ordered = [str(names[i]) for i in np.argsort(-works, kind="stable")
-                   if works[i] > 0 and names[i] != scoring.ALL_TYPES]
+        ordered = [
+            str(names[i])
+            for i in np.argsort(-works, kind="stable")
+            if works[i] > 0 and names[i] != scoring.ALL_TYPES
+        ]
         return [scoring.ALL_TYPES, *ordered]
 
     return _memoised(("content_types",), compute)
@@ -111,8 +126,14 @@ def size_tiers() -> list[tuple[str, str]]:
     """(tier, human-readable threshold) from scoring.SIZE_TIERS, in order."""
     tiers = scoring.SIZE_TIERS
     out: list[tuple[str, str]] = []
-    if (isinstance(tiers, tuple | list) and tiers and all(isinstance(t, tuple | list) and len(t) == 2
-                                                         and isinstance(t[1], int | float) for t in tiers)):
+    if (
+        isinstance(tiers, tuple | list)
+        and tiers
+        and all(
+            isinstance(t, tuple | list) and len(t) == 2 and isinstance(t[1], int | float)
+            for t in tiers
+        )
+    ):
         bounds = sorted(((str(n), int(lo)) for n, lo in tiers), key=lambda x: x[1])
         for i, (name, lo) in enumerate(bounds):
             if i + 1 < len(bounds):
@@ -127,8 +148,11 @@ def size_tiers() -> list[tuple[str, str]]:
         label = str(name)
         if isinstance(spec, tuple | list) and len(spec) == 2:
             lo, hi = spec
-            text = (f"{int(lo):,}–{int(hi) - 1:,} works" if hi is not None and lo is not None
-                    else f"≥ {int(lo or 0):,} works")
+            text = (
+                f"{int(lo):,}–{int(hi) - 1:,} works"
+                if hi is not None and lo is not None
+                else f"≥ {int(lo or 0):,} works"
+            )
         elif isinstance(spec, Mapping):
             text = ", ".join(f"{k}={v}" for k, v in spec.items())
         else:
@@ -158,9 +182,14 @@ def country_options() -> list[tuple[str, str]]:
 
     def compute():
         m = members()
-        pairs = (m.loc[m["country"] != "", ["country", "country_name"]].drop_duplicates("country")
-                 .sort_values("country_name"))
-        return [(str(c), str(n)) for c, n in zip(pairs["country"], pairs["country_name"], strict=True)]
+        pairs = (
+            m.loc[m["country"] != "", ["country", "country_name"]]
+            .drop_duplicates("country")
+            .sort_values("country_name")
+        )
+        return [
+            (str(c), str(n)) for c, n in zip(pairs["country"], pairs["country_name"], strict=True)
+        ]
 
     return _memoised(("country_options",), compute)
 

@@ -28,8 +28,13 @@ pio.templates[TEMPLATE] = go.layout.Template(
 # plotly deep-copies into every new figure (most of a figure callback's time otherwise).
 pio.templates.default = TEMPLATE
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "topojsonURL": "/assets/topojson/",
-                "modeBarButtonsToRemove": ["lasso2d", "select2d"], "toImageButtonOptions": {"scale": 2}}
+GRAPH_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "topojsonURL": "/assets/topojson/",
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    "toImageButtonOptions": {"scale": 2},
+}
 
 
 def title(text: str, basis: str | None = None) -> dict:
@@ -54,8 +59,17 @@ def empty(message: str, title_text: str = "") -> go.Figure:
         title=title(title_text) if title_text else None,
         xaxis={"visible": False},
         yaxis={"visible": False},
-        annotations=[{"text": _esc(message), "showarrow": False, "font": {"size": 14, "color": "#868e96"},
-                      "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}],
+        annotations=[
+            {
+                "text": _esc(message),
+                "showarrow": False,
+                "font": {"size": 14, "color": "#868e96"},
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+            }
+        ],
         height=300,
     )
     return fig
@@ -63,13 +77,23 @@ def empty(message: str, title_text: str = "") -> go.Figure:
 
 def legend_below(fig: go.Figure, bottom: int = 110) -> go.Figure:
     """Legend in a row at the very bottom of the figure, clear of the x-axis title."""
-    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom",
-                              "x": 0.0, "xanchor": "left"},
-                      margin={"b": bottom})
+    fig.update_layout(
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "y": 0.0,
+            "yanchor": "bottom",
+            "x": 0.0,
+            "xanchor": "left",
+        },
+        margin={"b": bottom},
+    )
     return fig
 
 
-def pct_axis(fig: go.Figure, axis: str = "x", label: str = "Coverage (%)", rng=(0, 100)) -> go.Figure:
+def pct_axis(
+    fig: go.Figure, axis: str = "x", label: str = "Coverage (%)", rng=(0, 100)
+) -> go.Figure:
     upd = {"title": {"text": label}, "ticksuffix": " %", "range": [rng[0] - 1, rng[1] + 2]}
     if axis == "x":
         fig.update_xaxes(**upd)

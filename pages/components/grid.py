@@ -12,19 +12,40 @@ from cache import facade
 PCT_FORMAT = {"function": "params.value == null ? '—' : d3.format('.1f')(params.value) + ' %'"}
 INT_FORMAT = {"function": "params.value == null ? '—' : d3.format(',')(params.value)"}
 PP_FORMAT = {"function": "params.value == null ? '—' : d3.format('+.1f')(params.value) + ' pp'"}
-TEXT_OR_DASH = {"function": "(params.value == null || params.value === '') ? '—' : String(params.value)"}
+TEXT_OR_DASH = {
+    "function": "(params.value == null || params.value === '') ? '—' : String(params.value)"
+}
 
-NUMBER_FILTER = {"filterOptions": ["greaterThanOrEqual", "lessThanOrEqual", "inRange", "equals", "blank",
-                                   "notBlank"],
-                 "maxNumConditions": 1, "buttons": ["reset"]}
-TEXT_FILTER = {"filterOptions": ["contains", "notContains", "equals", "startsWith"],
-               "maxNumConditions": 1, "buttons": ["reset"], "debounceMs": 400}
+NUMBER_FILTER = {
+    "filterOptions": [
+        "greaterThanOrEqual",
+        "lessThanOrEqual",
+        "inRange",
+        "equals",
+        "blank",
+        "notBlank",
+    ],
+    "maxNumConditions": 1,
+    "buttons": ["reset"],
+}
+TEXT_FILTER = {
+    "filterOptions": ["contains", "notContains", "equals", "startsWith"],
+    "maxNumConditions": 1,
+    "buttons": ["reset"],
+    "debounceMs": 400,
+}
 
 
-def member_column(field: str = "name", header: str = "Member", width: int = 260, pinned=True,
-                  filter_: bool = True) -> dict:
-    col = {"field": field, "headerName": header, "cellRenderer": "MemberLink", "minWidth": width,
-           "tooltipField": field}
+def member_column(
+    field: str = "name", header: str = "Member", width: int = 260, pinned=True, filter_: bool = True
+) -> dict:
+    col = {
+        "field": field,
+        "headerName": header,
+        "cellRenderer": "MemberLink",
+        "minWidth": width,
+        "tooltipField": field,
+    }
     if pinned:
         col["pinned"] = "left"
     if filter_:
@@ -32,10 +53,21 @@ def member_column(field: str = "name", header: str = "Member", width: int = 260,
     return col
 
 
-def pct_column(key: str, header: str | None = None, tooltip: str | None = None, width: int = 136,
-               filter_: bool = True) -> dict:
-    col = {"field": key, "headerName": header or facade.metric_label(key), "type": "numericColumn",
-           "valueFormatter": PCT_FORMAT, "minWidth": width, "width": width}
+def pct_column(
+    key: str,
+    header: str | None = None,
+    tooltip: str | None = None,
+    width: int = 136,
+    filter_: bool = True,
+) -> dict:
+    col = {
+        "field": key,
+        "headerName": header or facade.metric_label(key),
+        "type": "numericColumn",
+        "valueFormatter": PCT_FORMAT,
+        "minWidth": width,
+        "width": width,
+    }
     if tooltip:
         col["headerTooltip"] = tooltip
     if filter_:
@@ -55,16 +87,40 @@ def metric_columns(keys: Iterable[str], filter_: bool = True) -> list[dict]:
 def league_columns(keys: Sequence[str]) -> list[dict]:
     return [
         member_column(),
-        {"field": "member_id", "headerName": "ID", "width": 90, "type": "numericColumn",
-         "filter": "agNumberColumnFilter", "filterParams": NUMBER_FILTER},
-        {"field": "country", "headerName": "Country", "width": 116, "valueFormatter": TEXT_OR_DASH,
-         "tooltipField": "country_name", "filter": "agTextColumnFilter", "filterParams": TEXT_FILTER},
+        {
+            "field": "member_id",
+            "headerName": "ID",
+            "width": 90,
+            "type": "numericColumn",
+            "filter": "agNumberColumnFilter",
+            "filterParams": NUMBER_FILTER,
+        },
+        {
+            "field": "country",
+            "headerName": "Country",
+            "width": 116,
+            "valueFormatter": TEXT_OR_DASH,
+            "tooltipField": "country_name",
+            "filter": "agTextColumnFilter",
+            "filterParams": TEXT_FILTER,
+        },
         {"field": "size_tier", "headerName": "Size tier", "width": 110, "sortable": True},
-        {"field": "works", "headerName": "Works", "width": 110, "type": "numericColumn",
-         "valueFormatter": INT_FORMAT, "filter": "agNumberColumnFilter", "filterParams": NUMBER_FILTER,
-         "headerTooltip": "Works of this content type and period"},
-        pct_column("composite", "Composite", "Weighted mean of the metrics (default weights; see "
-                   "Methodology)", width=124),
+        {
+            "field": "works",
+            "headerName": "Works",
+            "width": 110,
+            "type": "numericColumn",
+            "valueFormatter": INT_FORMAT,
+            "filter": "agNumberColumnFilter",
+            "filterParams": NUMBER_FILTER,
+            "headerTooltip": "Works of this content type and period",
+        },
+        pct_column(
+            "composite",
+            "Composite",
+            "Weighted mean of the metrics (default weights; see Methodology)",
+            width=124,
+        ),
         *metric_columns(keys),
     ]
 
@@ -75,8 +131,13 @@ def infinite_grid(grid_id: str, column_defs: list[dict], height: str = "560px") 
         id=grid_id,
         columnDefs=column_defs,
         rowModelType="infinite",
-        defaultColDef={"sortable": True, "resizable": True, "suppressHeaderMenuButton": False,
-                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "suppressHeaderMenuButton": False,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={
             "rowBuffer": 0,
             "cacheBlockSize": 100,
@@ -91,17 +152,30 @@ def infinite_grid(grid_id: str, column_defs: list[dict], height: str = "560px") 
     )
 
 
-def static_grid(grid_id: str, df: pd.DataFrame | None, column_defs: list[dict], height: str = "420px",
-                export_name: str | None = None, fit: bool = False) -> dag.AgGrid:
+def static_grid(
+    grid_id: str,
+    df: pd.DataFrame | None,
+    column_defs: list[dict],
+    height: str = "420px",
+    export_name: str | None = None,
+    fit: bool = False,
+) -> dag.AgGrid:
     """A small client-side grid (already-aggregated data: ≤ a few hundred rows)."""
     rows = [] if df is None else df.to_dict("records")
-    rows = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
+    rows = [
+        {k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows
+    ]
     return dag.AgGrid(
         id=grid_id,
         columnDefs=column_defs,
         rowData=rows,
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "wrapHeaderText": True,
-                       "autoHeaderHeight": True},
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "filter": True,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={"animateRows": False, "tooltipShowDelay": 300},
         csvExportParams={"fileName": export_name} if export_name else None,
         columnSize="responsiveSizeToFit" if fit else None,

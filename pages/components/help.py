@@ -20,10 +20,17 @@ def metric_help(keys: Iterable[str], values: dict[str, str] | None = None) -> dm
             control.append(dmc.Badge(values[k], variant="light", ml="sm"))
         body = [
             dmc.Text(info["description"], size="sm"),
-            dmc.Text([html.B("Why it matters: "), info["why"]], size="sm", mt=6) if info["why"] else None,
+            dmc.Text([html.B("Why it matters: "), info["why"]], size="sm", mt=6)
+            if info["why"]
+            else None,
         ]
         if info["improve_url"] and str(info["improve_url"]).startswith(("https://", "http://")):
-            body.append(dmc.Anchor("How to improve this →", href=info["improve_url"], target="_blank",
-                                   size="sm"))
-        items.append(dmc.AccordionItem([dmc.AccordionControl(control), dmc.AccordionPanel(body)], value=k))
+            body.append(
+                dmc.Anchor(
+                    "How to improve this →", href=info["improve_url"], target="_blank", size="sm"
+                )
+            )
+        items.append(
+            dmc.AccordionItem([dmc.AccordionControl(control), dmc.AccordionPanel(body)], value=k)
+        )
     return dmc.Accordion(items, multiple=True, variant="separated", chevronPosition="left")

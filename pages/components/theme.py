@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 PRIMARY = "indigo"
-FONT = ("system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Noto Sans', "
-        "'DejaVu Sans', sans-serif")
+FONT = (
+    "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, 'Noto Sans', "
+    "'DejaVu Sans', sans-serif"
+)
 
 #: Colour-blind-safe categorical palette (Okabe–Ito), used for member traces.
 SERIES = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -19,7 +21,9 @@ THEME = {
     "headings": {"fontFamily": FONT},
     "defaultRadius": "md",
     "components": {
-        "Card": {"defaultProps": {"withBorder": True, "shadow": "xs", "padding": "md", "radius": "md"}},
+        "Card": {
+            "defaultProps": {"withBorder": True, "shadow": "xs", "padding": "md", "radius": "md"}
+        },
         "Select": {"defaultProps": {"size": "sm", "allowDeselect": False}},
         "MultiSelect": {"defaultProps": {"size": "sm"}},
         "TextInput": {"defaultProps": {"size": "sm"}},

@@ -23,7 +23,9 @@ def stat(label: str, value: str, hint: str | None = None, sid: str | None = None
     return dmc.Card(
         [
             dmc.Text(label, size="xs", c="dimmed", tt="uppercase", fw=600),
-            dmc.Text(value, size="xl", fw=700, id=sid) if sid else dmc.Text(value, size="xl", fw=700),
+            dmc.Text(value, size="xl", fw=700, id=sid)
+            if sid
+            else dmc.Text(value, size="xl", fw=700),
             dmc.Text(hint, size="xs", c="dimmed") if hint else None,
         ],
         className="stat-card",
@@ -48,17 +50,28 @@ def no_snapshot() -> dmc.Alert:
 
 def type_select(cid: str, value: str) -> dmc.Select:
     data = [{"value": t, "label": facade.type_label(t)} for t in facade.content_types()]
-    return dmc.Select(id=cid, label="Content type", data=data, value=value, searchable=True,
-                      w=220, allowDeselect=False, comboboxProps={"zIndex": 400})
+    return dmc.Select(
+        id=cid,
+        label="Content type",
+        data=data,
+        value=value,
+        searchable=True,
+        w=220,
+        allowDeselect=False,
+        comboboxProps={"zIndex": 400},
+    )
 
 
 def segmented(cid: str, label: str, value: str, options: dict[str, str]) -> html.Div:
     """A labelled DMC SegmentedControl; `options` maps value → label, in display order."""
-    return html.Div([
-        dmc.Text(label, size="sm", fw=500, mb=3),
-        dmc.SegmentedControl(id=cid, value=value,
-                             data=[{"value": v, "label": lbl} for v, lbl in options.items()]),
-    ])
+    return html.Div(
+        [
+            dmc.Text(label, size="sm", fw=500, mb=3),
+            dmc.SegmentedControl(
+                id=cid, value=value, data=[{"value": v, "label": lbl} for v, lbl in options.items()]
+            ),
+        ]
+    )
 
 
 PERIOD_LABELS = {"current": "Current", "backfile": "Backfile", "all": "All time"}
@@ -68,11 +81,21 @@ def period_control(cid: str, value: str) -> html.Div:
     return segmented(cid, "Period", value, {p: PERIOD_LABELS[p] for p in facade.periods()})
 
 
-def metric_select(cid: str, value: str, label: str = "Metric", with_composite: bool = False) -> dmc.Select:
+def metric_select(
+    cid: str, value: str, label: str = "Metric", with_composite: bool = False
+) -> dmc.Select:
     data = [{"value": "composite", "label": "Composite score"}] if with_composite else []
     data += [{"value": k, "label": facade.metric_label(k)} for k in facade.metric_keys()]
-    return dmc.Select(id=cid, label=label, data=data, value=value, searchable=True, w=240,
-                      allowDeselect=False, comboboxProps={"zIndex": 400})
+    return dmc.Select(
+        id=cid,
+        label=label,
+        data=data,
+        value=value,
+        searchable=True,
+        w=240,
+        allowDeselect=False,
+        comboboxProps={"zIndex": 400},
+    )
 
 
 def export_button(cid: str, label: str = "Export CSV") -> dmc.Button:
@@ -87,19 +110,31 @@ def table_block(prefix: str) -> list:
     """Row count + "Export CSV" above a table slot, and the download: ids `<prefix>-count`,
     `-export`, `-table`, `-download`."""
     return [
-        dmc.Group([dmc.Text(id=f"{prefix}-count", size="sm", c="dimmed"),
-                   export_button(f"{prefix}-export")], justify="space-between", mb="xs"),
+        dmc.Group(
+            [
+                dmc.Text(id=f"{prefix}-count", size="sm", c="dimmed"),
+                export_button(f"{prefix}-export"),
+            ],
+            justify="space-between",
+            mb="xs",
+        ),
         html.Div(id=f"{prefix}-table"),
         download(f"{prefix}-download"),
     ]
 
 
-def section(title: str, *children, sid: str | None = None, description: str | None = None) -> dmc.Card:
+def section(
+    title: str, *children, sid: str | None = None, description: str | None = None
+) -> dmc.Card:
     kw = {"id": sid} if sid else {}
     return dmc.Card(
-        [dmc.Title(title, order=4, mb=4),
-         dmc.Text(description, size="sm", c="dimmed", mb="sm") if description else None, *children],
-        mb="md", **kw,
+        [
+            dmc.Title(title, order=4, mb=4),
+            dmc.Text(description, size="sm", c="dimmed", mb="sm") if description else None,
+            *children,
+        ],
+        mb="md",
+        **kw,
     )
 
 

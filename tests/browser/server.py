@@ -8,9 +8,15 @@ import threading
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def free_port() -> int:
@@ -22,14 +28,14 @@ def free_port() -> int:
 def build_data_dir(data_dir: Path, n_members: int = 1500, synthetic_fallback: bool = True) -> str:
     """A data dir with a snapshot: the demo pipeline (mock Crossref + real refresh) when it works,
     else (only if allowed) the synthetic snapshot. Then one hostile-named member is injected."""
-    from cache.snapshots import SnapshotStore
+    from cache.store.snapshots import SnapshotStore
 
     data_dir.mkdir(parents=True, exist_ok=True)
     store = SnapshotStore(data_dir)
     if store.latest_id() is None:
         try:
-            from cache.demo import build_demo_snapshot
-            from cache.settings import Settings
+            from cache.crossref.settings import Settings
+            from mock_crossref.demo import build_demo_snapshot
 
             build_demo_snapshot(Settings.from_env(data_dir=data_dir), n_members=n_members)
         except Exception:
@@ -45,7 +51,7 @@ def build_data_dir(data_dir: Path, n_members: int = 1500, synthetic_fallback: bo
 
 def inject_hostile(data_dir: Path) -> str:
     """Republish the latest snapshot with one member renamed to HTML and one to a CSV formula."""
-    from cache.snapshots import SnapshotStore
+    from cache.store.snapshots import SnapshotStore
     from tests.browser.synthetic import FORMULA_NAME, HOSTILE_NAME
 
     store = SnapshotStore(data_dir)
@@ -64,9 +70,9 @@ def demo_mock(n_members: int):
     """A MockCrossref serving the same population the demo snapshot was built from (not started)."""
     import datetime as dt
 
-    from cache.demo import DEMO_SEED
-    from cache.mock.population import Population
-    from cache.mock.server import MockCrossref
+    from mock_crossref.demo import DEMO_SEED
+    from mock_crossref.population import Population
+    from mock_crossref.server import MockCrossref
 
     year = dt.datetime.now(dt.UTC).year
     return MockCrossref(Population(n_members=n_members, seed=DEMO_SEED, current_year=year))
@@ -74,33 +80,38 @@ def demo_mock(n_members: int):
 
 def fast_settings(data_dir: Path, api_url: str):
     """Polite-pool settings for a loopback mock that does not rate-limit (fast drill-downs)."""
-    from cache.settings import Settings
+    from cache.crossref.settings import Settings
 
-    return Settings.from_env(api_url=api_url, mailto="test@example.org", data_dir=data_dir,
-                             list_rate=50, list_concurrency=3)
+    return Settings.from_env(
+        api_url=api_url,
+        mailto="test@example.org",
+        data_dir=data_dir,
+        list_rate=50,
+        list_concurrency=3,
+    )
 
 
 def save_drilldown(settings, member_id: int) -> dict:
     """Run the work-level drill-down of one member against `settings.api_url` and save it."""
-    from cache import works
-    from cache.client import CrossrefClient
+    from cache.jobs import drilldown
 
-    with CrossrefClient(settings, use_cache=True) as client:
-        result = works.drill_down(client, int(member_id))
-    works.save(settings, result)
+    result, _ = drilldown.run(settings, int(member_id))
     return result
 
 
 def save_funder_report(settings) -> dict:
     """Run the per-funder view of the mock's largest funder and save it (Funders page section)."""
-    from cache import funder
-    from cache.client import CrossrefClient
+    from cache.crossref.client import CrossrefClient
+    from cache.jobs import funder_report
+    from cache.store import funder_reports
 
     with CrossrefClient(settings, use_cache=True) as client:
         funders = client.get("/funders", {"rows": 50})["items"]
         biggest = max(funders, key=lambda f: client.count(f"/funders/{f['id']}/works"))
-        report = funder.funder_report(client, funder.resolve(client, str(biggest["id"])))
-    funder.save(settings, report)
+        report = funder_report.funder_report(
+            client, funder_report.resolve(client, str(biggest["id"]))
+        )
+    funder_reports.save(settings.data_dir, report)
     return report
 
 

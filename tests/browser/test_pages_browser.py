@@ -56,17 +56,23 @@ def test_overview_loads_and_filter_changes_table(page):
     from cache import facade
 
     gem_countries = set(facade.members().loc[facade.members()["gem"], "country"])
-    shown = page.locator("#overview-grid .ag-center-cols-container [col-id='country']").all_inner_texts()
+    shown = page.locator(
+        "#overview-grid .ag-center-cols-container [col-id='country']"
+    ).all_inner_texts()
     assert shown and set(shown) <= gem_countries | {"—"}
 
 
 def test_overview_deep_link_restores_view(page):
     from cache import facade
 
-    expected = len(facade.league("journal-article", "all", facade.LeagueFilter(gem="gem", tier=("small",))))
+    expected = len(
+        facade.league("journal-article", "all", facade.LeagueFilter(gem="gem", tier=("small",)))
+    )
     goto(page, "/?period=all&gem=gem&tier=small")
     page.wait_for_selector("#overview-grid .ag-row")
-    page.wait_for_function(f"document.querySelector('#overview-count').textContent.startsWith('{expected:,}')")
+    page.wait_for_function(
+        f"document.querySelector('#overview-count').textContent.startsWith('{expected:,}')"
+    )
     assert page.locator("#overview-period input[value=all]").is_checked()
 
 
@@ -77,8 +83,16 @@ def test_overview_export_downloads_filtered_csv(page):
         page.locator("#overview-export").click()
     text = Path(dl.value.path()).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:8] == ["member_id", "name", "country", "country_name", "gem", "size_tier", "works",
-                           "composite (%)"]
+    assert rows[0][:8] == [
+        "member_id",
+        "name",
+        "country",
+        "country_name",
+        "gem",
+        "size_tier",
+        "works",
+        "composite (%)",
+    ]
     assert len(rows) > 1 and all("press" in r[1].lower() for r in rows[1:])
 
 
@@ -100,12 +114,18 @@ def test_league_link_opens_member_report(page):
 def test_member_report_and_period_switch(page):
     mid = first_member_ids(1)[0]
     goto(page, f"/member/{mid}")
-    for sel in ("#member-coverage .main-svg", "#member-peers-chart .main-svg", "#member-years .main-svg",
-                "#member-peer-grid .ag-row"):
+    for sel in (
+        "#member-coverage .main-svg",
+        "#member-peers-chart .main-svg",
+        "#member-years .main-svg",
+        "#member-peer-grid .ag-row",
+    ):
         page.wait_for_selector(sel)
-    assert page.locator("#member-worklevel").is_visible()
-    assert "No previous snapshot" in page.locator("#member-change").inner_text() or \
-        page.locator("#member-change-grid").count() == 1
+    assert page.locator("#member-drilldown").is_visible()
+    assert (
+        "No previous snapshot" in page.locator("#member-change").inner_text()
+        or page.locator("#member-change-grid").count() == 1
+    )
     page.locator("#member-period").get_by_text("All time").click()
     page.wait_for_url(re.compile(r"period=all"))
     wait_idle(page)
@@ -153,13 +173,17 @@ def test_compare_picking_members_updates_chart(page):
     a, b, c = first_member_ids(3)
     goto(page, f"/compare?members={a},{b}")
     page.wait_for_selector("#compare-chart-graph .main-svg")
-    page.wait_for_function("document.querySelectorAll('#compare-chart-graph g.trace.bars').length == 2")
+    page.wait_for_function(
+        "document.querySelectorAll('#compare-chart-graph g.trace.bars').length == 2"
+    )
     from cache import facade
 
     name = facade.member_name(c)
     page.locator("#compare-members").fill(name[:12])
     page.get_by_role("option", name=re.compile(re.escape(f"({c})"))).click()
-    page.wait_for_function("document.querySelectorAll('#compare-chart-graph g.trace.bars').length == 3")
+    page.wait_for_function(
+        "document.querySelectorAll('#compare-chart-graph g.trace.bars').length == 3"
+    )
     page.wait_for_url(re.compile(rf"members={a}%2C{b}%2C{c}"))
     assert page.locator("#compare-grid .ag-center-cols-container .ag-row").count() == 3
 
@@ -224,45 +248,58 @@ def _members_with_current_works(lo: int, hi: int) -> list[int]:
 @pytest.fixture(scope="module")
 def saved_drilldown(base_url, browser_settings):
     """A drill-down run against the mock and saved before the page opens; one gap title is HTML."""
-    from cache import works
+    from cache.store import drilldowns
     from tests.browser.server import save_drilldown
 
     mid = _members_with_current_works(200, 800)[0]
     result = save_drilldown(browser_settings, mid)
     key = next(k for k in ("references", "abstracts", "orcids") if result["gaps"][k]["dois"])
     result["gaps"][key]["dois"][0]["title"] = HOSTILE_NAME
-    works.save(browser_settings, result)
+    drilldowns.save(browser_settings.data_dir, result)
     return {"member_id": mid, "result": result, "hostile_metric": key}
 
 
 def test_member_worklevel_saved_result_gap_grid_and_csv(page, saved_drilldown):
     mid, result = saved_drilldown["member_id"], saved_drilldown["result"]
     goto(page, f"/member/{mid}?type={result['types'][0]}")  # samples are of the largest type
-    page.wait_for_selector("#member-wl-metric-table tbody tr")
-    assert page.locator("#member-wl-run").inner_text().strip() == "Refresh"
-    assert result["created"][:10] in page.locator("#member-wl-status").inner_text()
-    assert "≈" in page.locator("#member-wl-metric-table").inner_text()
-    page.wait_for_selector("#member-wl-years .main-svg .scatterlayer .trace")
+    page.wait_for_selector("#member-drilldown-metric-table tbody tr")
+    assert page.locator("#member-drilldown-run").inner_text().strip() == "Refresh"
+    assert result["created"][:10] in page.locator("#member-drilldown-status").inner_text()
+    assert "≈" in page.locator("#member-drilldown-metric-table").inner_text()
+    page.wait_for_selector("#member-drilldown-years .main-svg .scatterlayer .trace")
     # the gap grid: DOIs link to doi.org, titles are text (the HTML one included)
     key = saved_drilldown["hostile_metric"]
     from cache import facade
 
-    page.locator("#member-wl-gap-metric").click()
-    page.get_by_role("option", name=re.compile("^" + re.escape(facade.metric_label(key)) + r" \(")).click()
+    page.locator("#member-drilldown-gap-metric").click()
+    page.get_by_role(
+        "option", name=re.compile("^" + re.escape(facade.metric_label(key)) + r" \(")
+    ).click()
     page.wait_for_function(
-        "document.querySelector('#member-wl-gap-count')?.textContent.includes(" + repr(facade.metric_label(key)) + ")")
-    row = page.locator("#member-wl-gap-grid .ag-center-cols-container .ag-row[row-index='0']")
+        "document.querySelector('#member-drilldown-gap-count')?.textContent.includes("
+        + repr(facade.metric_label(key))
+        + ")"
+    )
+    row = page.locator(
+        "#member-drilldown-gap-grid .ag-center-cols-container .ag-row[row-index='0']"
+    )
     row.wait_for()
     assert row.locator("[col-id='title']").text_content() == HOSTILE_NAME
     assert page.locator("img[src='x']").count() == 0
     link = row.locator("a.doi-link")
     doi = result["gaps"][key]["dois"][0]["DOI"]
     assert link.text_content() == doi
-    assert link.get_attribute("href") == "https://doi.org/" + doi and link.get_attribute("target") == "_blank"
+    assert (
+        link.get_attribute("href") == "https://doi.org/" + doi
+        and link.get_attribute("target") == "_blank"
+    )
     count = len(result["gaps"][key]["dois"])
-    assert f"{result['gaps'][key]['missing']:,} works" in page.locator("#member-wl-gap-count").inner_text()
+    assert (
+        f"{result['gaps'][key]['missing']:,} works"
+        in page.locator("#member-drilldown-gap-count").inner_text()
+    )
     with page.expect_download() as dl:
-        page.locator("#member-wl-download-btn").click()
+        page.locator("#member-drilldown-download-btn").click()
     assert dl.value.suggested_filename == f"crossref-member-{mid}-missing-{key}.csv"
     rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
     assert rows[0] == ["metric", "doi", "title", "type", "issued_year"]
@@ -274,18 +311,25 @@ def test_member_worklevel_button_runs_drilldown(page, browser_data_dir):
     """Click 'Load work-level detail': a background job against the mock API, with progress."""
     from cache import facade
 
-    mid = next(i for i in _members_with_current_works(50, 300)
-               if not (browser_data_dir / "drilldown" / f"member-{i}.json").exists())
+    mid = next(
+        i
+        for i in _members_with_current_works(50, 300)
+        if not (browser_data_dir / "drilldown" / f"member-{i}.json").exists()
+    )
     goto(page, f"/member/{mid}")
-    button = page.locator("#member-wl-run")
+    button = page.locator("#member-drilldown-run")
     assert button.inner_text().strip() == "Load work-level detail"
-    assert page.locator("#member-wl-results").is_hidden()
+    assert page.locator("#member-drilldown-results").is_hidden()
     button.click()
-    page.wait_for_selector("#member-wl-progress-box", state="visible", timeout=10_000)
-    page.wait_for_selector("#member-wl-metric-table tbody tr", timeout=45_000)
-    page.wait_for_selector("#member-wl-progress-box", state="hidden")
-    assert page.locator("#member-wl-run").inner_text().strip() == "Refresh"
-    assert page.locator("#member-wl-gap-grid .ag-row").count() > 0 or \
-        "No work" in page.locator("#member-wl-gap-note").inner_text()
-    wl = facade.worklevel(mid)
-    assert wl is not None and wl.created[:10] in page.locator("#member-wl-status").inner_text()
+    page.wait_for_selector("#member-drilldown-progress-box", state="visible", timeout=10_000)
+    page.wait_for_selector("#member-drilldown-metric-table tbody tr", timeout=45_000)
+    page.wait_for_selector("#member-drilldown-progress-box", state="hidden")
+    assert page.locator("#member-drilldown-run").inner_text().strip() == "Refresh"
+    assert (
+        page.locator("#member-drilldown-gap-grid .ag-row").count() > 0
+        or "No work" in page.locator("#member-drilldown-gap-note").inner_text()
+    )
+    dd = facade.drilldown(mid)
+    assert (
+        dd is not None and dd.created[:10] in page.locator("#member-drilldown-status").inner_text()
+    )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from typer.testing import CliRunner
 
 from cache import facade
-from cache.cli import app as cli
+from cache.jobs.cli import app as cli
+from tests import FIXTURES
 
-PUBLIC_DATA = Path(__file__).resolve().parents[2].parent / "shared/fixtures/crossref/public-data"
+PUBLIC_DATA = FIXTURES / "crossref" / "public-data"
 
 
 def test_bulk_snapshot_feeds_the_pages(tmp_path):

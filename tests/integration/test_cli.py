@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cache.cli import EXPORT_COLUMNS, app
-from cache.refresh import COVERAGE_KEYS
-from cache.snapshots import SnapshotStore
+from cache.jobs.cli import EXPORT_COLUMNS, app
+from cache.jobs.refresh import COVERAGE_KEYS
+from cache.store.snapshots import SnapshotStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_RETRIES = {
@@ -45,7 +45,7 @@ def publish_sample(data_dir: Path) -> str:
     members = pd.DataFrame(
         {
             "member_id": [1, 2, 3],
-            "name": ["=HYPERLINK(\"http://x\")", "Plain, Press", "@risky <b>bold</b>"],
+            "name": ['=HYPERLINK("http://x")', "Plain, Press", "@risky <b>bold</b>"],
             "location": ["", "", ""],
             "country": ["", "", ""],
             "country_name": ["", "", ""],
@@ -95,10 +95,12 @@ def test_export_csv(tmp_path: Path) -> None:
     assert lines[0] == "member_id,member_name,content_type,period,metric,covered,total,coverage"
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert tuple(rows[0]) == EXPORT_COLUMNS
-    assert rows[0]["member_name"] == "'=HYPERLINK(\"http://x\")"  # neutralised
-    assert rows[0]["coverage"] == repr(1 / 3) and float(rows[0]["coverage"]) == 1 / 3
-    assert rows[1]["coverage"] == ""  # N/A, not 0
-    assert rows[1]["total"] == "0"
+    assert rows[0]["member_name"] == '\'=HYPERLINK("http://x")'  # neutralised
+    # rows sorted by member, content type, period, metric: member 1's backfile comes first
+    assert [r["period"] for r in rows[:2]] == ["backfile", "current"]
+    assert rows[1]["coverage"] == repr(1 / 3) and float(rows[1]["coverage"]) == 1 / 3
+    assert rows[0]["coverage"] == ""  # N/A, not 0
+    assert rows[0]["total"] == "0"
     assert rows[2]["member_name"] == "'@risky <b>bold</b>"
     assert rows[2]["content_type"] == "'-dataset"
     assert rows[2]["coverage"] == "1.0"
@@ -136,7 +138,11 @@ def test_refresh_unreachable_keeps_previous_snapshot(tmp_path: Path) -> None:
 def test_module_entry_point(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "cache", "snapshots", "--data-dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "no snapshots" in proc.stdout
@@ -149,13 +155,15 @@ def test_module_entry_point(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def mock_population():  # type: ignore[no-untyped-def]
-    population = pytest.importorskip("cache.mock.population")
+    from mock_crossref import population
+
     return population.Population(n_members=1200, seed=23, current_year=2026)
 
 
 @pytest.fixture
 def mock_api(mock_population):  # type: ignore[no-untyped-def]
-    server = pytest.importorskip("cache.mock.server")
+    from mock_crossref import server
+
     with server.MockCrossref(mock_population, rate_limit=3, concurrency=3) as api:
         yield api
 
@@ -165,9 +173,13 @@ def mock_env(url: str) -> dict[str, str]:
 
 
 def test_refresh_then_export_equals_server_values(
-    tmp_path: Path, mock_api, mock_population  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    mock_api,
+    mock_population,  # type: ignore[no-untyped-def]
 ) -> None:
-    result = runner().invoke(app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url))
+    result = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
     assert result.exit_code == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]
     match = re.fullmatch(
@@ -209,7 +221,15 @@ def test_refresh_then_export_equals_server_values(
 
 def test_refresh_single_members(tmp_path: Path, mock_api, mock_population) -> None:  # type: ignore[no-untyped-def]
     ids = [int(mock_population.ids[5]), int(mock_population.ids[17])]
-    args = ["refresh", "--data-dir", str(tmp_path), "--member", str(ids[0]), "--member", str(ids[1])]
+    args = [
+        "refresh",
+        "--data-dir",
+        str(tmp_path),
+        "--member",
+        str(ids[0]),
+        "--member",
+        str(ids[1]),
+    ]
     result = runner().invoke(app, args, env=mock_env(mock_api.url))
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("members=2 requests=2 ")
@@ -218,7 +238,9 @@ def test_refresh_single_members(tmp_path: Path, mock_api, mock_population) -> No
     assert snap.members["member_id"].tolist() == ids and snap.meta["scope"] == "members"
 
     missing = runner().invoke(
-        app, ["refresh", "--data-dir", str(tmp_path), "--member", "99999999"], env=mock_env(mock_api.url)
+        app,
+        ["refresh", "--data-dir", str(tmp_path), "--member", "99999999"],
+        env=mock_env(mock_api.url),
     )
     assert missing.exit_code == 1
     assert missing.stderr.strip().splitlines()[-1] == (
@@ -228,13 +250,17 @@ def test_refresh_single_members(tmp_path: Path, mock_api, mock_population) -> No
 
 
 def test_all_requests_failing_keeps_previous_snapshot(
-    tmp_path: Path, mock_api  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    mock_api,  # type: ignore[no-untyped-def]
 ) -> None:
-    server = pytest.importorskip("cache.mock.server")
+    from mock_crossref import server
+
     sid = publish_sample(tmp_path)
     before = tree_digest(tmp_path)
     mock_api.faults = server.FaultConfig(error_rate=1.0, kinds=("500",))
-    result = runner().invoke(app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url))
+    result = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "refresh failed: error budget exceeded: 1 of 1 requests failed "

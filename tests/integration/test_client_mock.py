@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cache.client import CrossrefClient
-from cache.errors import CrossrefError, ErrorBudgetExceeded
-from cache.settings import Settings
+from cache.crossref.client import CrossrefClient
+from cache.crossref.errors import CrossrefError, ErrorBudgetExceeded
+from cache.crossref.settings import Settings
+from mock_crossref import population as population_mod
+from mock_crossref import server as mock_server
 
-mock_server = pytest.importorskip("cache.mock.server")
-population_mod = pytest.importorskip("cache.mock.population")
 MockCrossref = mock_server.MockCrossref
 FaultConfig = mock_server.FaultConfig
 
@@ -143,7 +143,10 @@ def test_every_request_failing_aborts_fast(population, tmp_path: Path) -> None: 
     faults = FaultConfig(error_rate=1.0, kinds=("500",))
     with MockCrossref(population, faults=faults, pool="plus") as server:
         s = settings_for(server.url, tmp_path, list_rate=100.0, max_attempts=3)
-        with CrossrefClient(s, use_cache=False) as client, pytest.raises(ErrorBudgetExceeded) as info:
+        with (
+            CrossrefClient(s, use_cache=False) as client,
+            pytest.raises(ErrorBudgetExceeded) as info,
+        ):
             list(client.iter_member_pages())
         assert str(info.value) == (
             "error budget exceeded: 1 of 1 requests failed "
@@ -169,12 +172,17 @@ def test_random_faults_of_every_kind_are_survived(population, member_ids, tmp_pa
 
 
 def test_plus_token_reaches_server_but_not_logs(
-    population, member_ids, tmp_path: Path, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    population,
+    member_ids,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,  # type: ignore[no-untyped-def]
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "cache"):
         caplog.set_level(logging.DEBUG, logger=name)
-    with MockCrossref(population, pool="auto", faults=FaultConfig(error_rate=0.3, seed=2)) as server:
+    with MockCrossref(
+        population, pool="auto", faults=FaultConfig(error_rate=0.3, seed=2)
+    ) as server:
         s = settings_for(server.url, tmp_path, plus_token=TOKEN, list_rate=50.0)
         with CrossrefClient(s) as client:
             for member_id in member_ids[:4]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from cache import demo, facade
-from cache.settings import Settings
+from cache import facade
+from cache.crossref.settings import Settings
+from cache.jobs import drilldown
+from mock_crossref import demo
 
 
 def test_demo_drilldown_runs_offline_against_the_demo_population(tmp_path):
@@ -14,10 +16,10 @@ def test_demo_drilldown_runs_offline_against_the_demo_population(tmp_path):
         members = facade.members()
         member_id = int(members.sort_values("current_dois")["member_id"].iloc[-1])
         # tests/conftest.py refuses any non-loopback connection, so reaching Crossref would fail
-        result = facade.run_worklevel(member_id, gap_cap=5)
+        drilldown.run(cfg, member_id, gap_cap=5)
+        result = facade.drilldown(member_id)
         assert facade.snapshot_id() == sid
         assert result.member_id == member_id
         assert result.requests > 0
-        assert facade.worklevel(member_id) is not None  # saved for the page
     finally:
         facade.configure(None)

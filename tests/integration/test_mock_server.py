@@ -15,9 +15,9 @@ import httpx
 import numpy as np
 import pytest
 
-from cache.mock import FaultConfig, MockCrossref, Population
-from cache.mock.population import COVERAGE_KEYS, TYPE_INDEX
-from cache.mock.server import FAULT_KINDS
+from mock_crossref import FaultConfig, MockCrossref, Population
+from mock_crossref.population import COVERAGE_KEYS, TYPE_INDEX
+from mock_crossref.server import FAULT_KINDS
 
 # --------------------------------------------------------------------------------------------
 # Contract predicates (docs/architecture.md §4), written here independently of metrics/
@@ -70,54 +70,70 @@ P = {
     "references": lambda w: (w.get("reference-count") or 0) > 0 or bool(w.get("reference")),
     "abstracts": lambda w: _nb(w.get("abstract")),
     "orcids": lambda w: any(_nb(c.get("ORCID")) for c in _contrib(w)),
-    "orcid-authenticated": lambda w: any(_nb(c.get("ORCID")) and c.get("authenticated-orcid")
-                                         is True for c in _contrib(w)),
+    "orcid-authenticated": lambda w: any(
+        _nb(c.get("ORCID")) and c.get("authenticated-orcid") is True for c in _contrib(w)
+    ),
     "affiliations": lambda w: any(_nb(a.get("name")) or bool(a.get("id")) for a in _affs(w)),
-    "ror-ids": lambda w: any(_ids(a, "ROR") for a in _affs(w))
-    or any(_ids(f, "ROR") for f in _funders(w)),
+    "ror-ids": lambda w: (
+        any(_ids(a, "ROR") for a in _affs(w)) or any(_ids(f, "ROR") for f in _funders(w))
+    ),
     "ror-affiliation": lambda w: any(_ids(a, "ROR") for a in _affs(w)),
     "ror-funder": lambda w: any(_ids(f, "ROR") for f in _funders(w)),
     "funders": lambda w: bool(_funders(w)),
     "funder-doi": lambda w: any(f.get("DOI") or _ids(f, "DOI") for f in _funders(w)),
-    "funder-identified": lambda w: any(f.get("DOI") or _ids(f, "DOI") or _ids(f, "ROR")
-                                       for f in _funders(w)),
+    "funder-identified": lambda w: any(
+        f.get("DOI") or _ids(f, "DOI") or _ids(f, "ROR") for f in _funders(w)
+    ),
     "funder-publisher-asserted": lambda w: any("publisher" in _asserted(f) for f in _funders(w)),
     "funder-crossref-asserted": lambda w: any("crossref" in _asserted(f) for f in _funders(w)),
-    "award-numbers": lambda w: any(f.get("award") or any(a.get("award-number") for a in
-                                                          f.get("award-info") or [])
-                                   for f in _funders(w)),
+    "award-numbers": lambda w: any(
+        f.get("award") or any(a.get("award-number") for a in f.get("award-info") or [])
+        for f in _funders(w)
+    ),
     "update-policies": lambda w: _nb(w.get("update-policy")),
-    "similarity-checking": lambda w: any(x.get("intended-application") == "similarity-checking"
-                                         for x in _links(w)),
-    "resource-links": lambda w: any(x.get("intended-application") in ("text-mining",
-                                                                      "unspecified")
-                                    for x in _links(w)),
+    "similarity-checking": lambda w: any(
+        x.get("intended-application") == "similarity-checking" for x in _links(w)
+    ),
+    "resource-links": lambda w: any(
+        x.get("intended-application") in ("text-mining", "unspecified") for x in _links(w)
+    ),
     "licenses": lambda w: any(_nb(x.get("URL")) for x in _lic(w)),
     "license-vor": lambda w: any(x.get("content-version") == "vor" for x in _lic(w)),
     "license-am": lambda w: any(x.get("content-version") == "am" for x in _lic(w)),
     "license-tdm": lambda w: any(x.get("content-version") == "tdm" for x in _lic(w)),
     "license-cc": lambda w: any(CC.match(x.get("URL") or "") for x in _lic(w)),
-    "license-start-date": lambda w: any(((x.get("start") or {}).get("date-parts") or [[None]])
-                                        [0][0] for x in _lic(w)),
-    "license-vor-zero-embargo": lambda w: any(x.get("content-version") == "vor"
-                                              and x.get("delay-in-days") == 0 for x in _lic(w)),
+    "license-start-date": lambda w: any(
+        ((x.get("start") or {}).get("date-parts") or [[None]])[0][0] for x in _lic(w)
+    ),
+    "license-vor-zero-embargo": lambda w: any(
+        x.get("content-version") == "vor" and x.get("delay-in-days") == 0 for x in _lic(w)
+    ),
     "descriptions": lambda w: _nb(w.get("description")),
     "clinical-trial-numbers": lambda w: bool(w.get("clinical-trial-number")),
 }
 #: metric → (filter for true, filter for false or None)
 FILTERS = {
-    "references": "has-references", "abstracts": "has-abstract", "orcids": "has-orcid",
-    "orcid-authenticated": "has-authenticated-orcid", "affiliations": "has-affiliation",
-    "ror-ids": "has-ror-id", "funders": "has-funder", "funder-doi": "has-funder-doi",
-    "award-numbers": "has-award", "update-policies": "has-update-policy",
-    "resource-links": "has-full-text", "licenses": "has-license",
-    "descriptions": "has-description", "clinical-trial-numbers": "has-clinical-trial-number",
+    "references": "has-references",
+    "abstracts": "has-abstract",
+    "orcids": "has-orcid",
+    "orcid-authenticated": "has-authenticated-orcid",
+    "affiliations": "has-affiliation",
+    "ror-ids": "has-ror-id",
+    "funders": "has-funder",
+    "funder-doi": "has-funder-doi",
+    "award-numbers": "has-award",
+    "update-policies": "has-update-policy",
+    "resource-links": "has-full-text",
+    "licenses": "has-license",
+    "descriptions": "has-description",
+    "clinical-trial-numbers": "has-clinical-trial-number",
 }
 COUNT_FILTERS = {
     "similarity-checking": "full-text.application:similarity-checking",
     "funder-publisher-asserted": "funder-doi-asserted-by:publisher",
     "funder-crossref-asserted": "funder-doi-asserted-by:crossref",
-    "license-vor": "license.version:vor", "license-am": "license.version:am",
+    "license-vor": "license.version:vor",
+    "license-am": "license.version:am",
     "license-tdm": "license.version:tdm",
     "license-vor-zero-embargo": "license.version:vor,license.delay:0",
 }
@@ -188,9 +204,8 @@ def sample_members(pop):
         undated = any(pop.b_period[b] == 2 for b in blocks)
         if len(types) >= 3 and undated and not any(p[1] == "multi" for p in picks):
             picks.append((mid, "multi"))
-        c = pop.b_counts[blocks.start:blocks.stop]
-        if c[:, 10].sum() > 5 and c[:, 11].sum() > 5 and not any(p[1] == "funded"
-                                                                  for p in picks):
+        c = pop.b_counts[blocks.start : blocks.stop]
+        if c[:, 10].sum() > 5 and c[:, 11].sum() > 5 and not any(p[1] == "funded" for p in picks):
             picks.append((mid, "funded"))
     others = _members_by_size(pop, 20, 400)
     picks += [(mid, "plain") for mid in others[:3]]
@@ -227,7 +242,8 @@ def test_summaries_equal_work_level_counts(client, pop, harvested):
                 assert acc[(period, t)]["n"] == n
                 for key in COVERAGE_KEYS:
                     assert item["coverage-type"][period][t][key] == pytest.approx(
-                        acc[(period, t)][key] / n, abs=1e-12), (mid, period, t, key)
+                        acc[(period, t)][key] / n, abs=1e-12
+                    ), (mid, period, t, key)
 
 
 def test_filter_counts_equal_predicates(client, harvested):
@@ -252,15 +268,22 @@ def test_invariants_hold_on_every_work(harvested):
             assert not P["award-numbers"](w) or P["funders"](w)
             assert not P["ror-ids"](w) or P["affiliations"](w) or P["funders"](w)
             assert not P["orcid-authenticated"](w) or P["orcids"](w)
-            for q in ("license-vor", "license-am", "license-tdm", "license-cc",
-                      "license-start-date", "license-vor-zero-embargo"):
+            for q in (
+                "license-vor",
+                "license-am",
+                "license-tdm",
+                "license-cc",
+                "license-start-date",
+                "license-vor-zero-embargo",
+            ):
                 assert not P[q](w) or P["licenses"](w)
             for f in _funders(w):
                 if "crossref" in _asserted(f):
                     assert _nb(f.get("name"))
             zero = [x for x in _lic(w) if x.get("delay-in-days") == 0]
-            assert all(x["content-version"] in ("vor", "am", "tdm", "unspecified", "stm-asf")
-                       for x in zero)
+            assert all(
+                x["content-version"] in ("vor", "am", "tdm", "unspecified", "stm-asf") for x in zero
+            )
             if zero:  # a zero-delay licence is never one that is not there with vor
                 assert len({x.get("delay-in-days") for x in _lic(w)}) == 1
             n_ctn += P["clinical-trial-numbers"](w)
@@ -271,7 +294,8 @@ def test_invariants_hold_on_every_work(harvested):
 
 
 def test_registry_predicates_agree(harvested):
-    metrics = pytest.importorskip("metrics")
+    import metrics
+
     registry = getattr(metrics, "REGISTRY", None)
     if not registry:
         pytest.skip("metrics.REGISTRY not available")
@@ -309,8 +333,13 @@ def test_date_filters_are_exact(client, harvested, pop):
         if not years:
             continue
         y = years[len(years) // 2]
-        for frm, until in ((f"{y}", None), (f"{y}-06-15", f"{y + 1}-02"), (None, f"{y}-03"),
-                           (f"{pop.current_year - 2}", None), (None, f"{pop.current_year - 3}")):
+        for frm, until in (
+            (f"{y}", None),
+            (f"{y}-06-15", f"{y + 1}-02"),
+            (None, f"{y}-03"),
+            (f"{pop.current_year - 2}", None),
+            (None, f"{pop.current_year - 3}"),
+        ):
             filt, lo, hi = [], dt.date.min, dt.date.max
             if frm:
                 filt.append(f"from-pub-date:{frm}")
@@ -328,10 +357,12 @@ def test_date_filters_are_exact(client, harvested, pop):
             got = _ok(client, f"/members/{mid}/works", rows=0, filter=",".join(filt))
             assert got["total-results"] == exp, (mid, filt)
         item = _ok(client, f"/members/{mid}")
-        cur = _ok(client, f"/members/{mid}/works", rows=0,
-                  filter=f"from-pub-date:{pop.current_year - 2}")["total-results"]
-        back = _ok(client, f"/members/{mid}/works", rows=0,
-                   filter=f"until-pub-date:{pop.current_year - 3}")["total-results"]
+        cur = _ok(
+            client, f"/members/{mid}/works", rows=0, filter=f"from-pub-date:{pop.current_year - 2}"
+        )["total-results"]
+        back = _ok(
+            client, f"/members/{mid}/works", rows=0, filter=f"until-pub-date:{pop.current_year - 3}"
+        )["total-results"]
         assert (cur, back) == (item["counts"]["current-dois"], item["counts"]["backfile-dois"])
 
 
@@ -366,9 +397,17 @@ def test_cursor_pages_through_all_works_exactly_once(client, harvested, sample_m
 def test_invalid_cursor_is_resource_failure(client):
     r = client.get("/works", params={"query": "widget", "cursor": "thing"})
     assert r.status_code == 404
-    assert r.json() == {"status": "failed", "message-type": "resource-failure", "message": [
-        {"type": "cursor-invalid", "value": "thing",
-         "message": "Cursor specified but it is invalid"}]}
+    assert r.json() == {
+        "status": "failed",
+        "message-type": "resource-failure",
+        "message": [
+            {
+                "type": "cursor-invalid",
+                "value": "thing",
+                "message": "Cursor specified but it is invalid",
+            }
+        ],
+    }
 
 
 def test_cursor_expires(pop):
@@ -381,8 +420,12 @@ def test_cursor_expires(pop):
 
 def test_facets_sum_to_total(client, sample_members):
     for mid, _ in sample_members:
-        msg = _ok(client, f"/members/{mid}/works", rows=0,
-                  facet="published:*,type-name:*,publisher-name:*")
+        msg = _ok(
+            client,
+            f"/members/{mid}/works",
+            rows=0,
+            facet="published:*,type-name:*,publisher-name:*",
+        )
         total = msg["total-results"]
         assert msg["items"] == [] and msg["items-per-page"] == 0
         f = msg["facets"]
@@ -390,8 +433,9 @@ def test_facets_sum_to_total(client, sample_members):
         assert sum(f["type-name"]["values"].values()) == total
         assert sum(f["publisher-name"]["values"].values()) == total
         pub = sum(f["published"]["values"].values())
-        dated = _ok(client, f"/members/{mid}/works", rows=0,
-                    filter="from-pub-date:1000")["total-results"]
+        dated = _ok(client, f"/members/{mid}/works", rows=0, filter="from-pub-date:1000")[
+            "total-results"
+        ]
         assert pub == dated + undated
         assert f["published"]["value-count"] == len(f["published"]["values"])
         vals = list(f["published"]["values"].values())
@@ -433,9 +477,11 @@ def test_funder_routes(client, pop, harvested, sample_members):
     mine = [w for w in harvested[mid] if any(f.get("DOI") == doi for f in _funders(w))]
     listed = list(_iter_works(client, "/works", rows=50, filter=f"member:{mid},funder:{doi}"))
     assert [w["DOI"] for w in listed] == [w["DOI"] for w in mine]
-    for extra, pred in (("has-award:true", P["award-numbers"]),
-                        ("funder-doi-asserted-by:crossref", P["funder-crossref-asserted"]),
-                        ("has-ror-id:false", lambda w: not P["ror-ids"](w))):
+    for extra, pred in (
+        ("has-award:true", P["award-numbers"]),
+        ("funder-doi-asserted-by:crossref", P["funder-crossref-asserted"]),
+        ("has-ror-id:false", lambda w: not P["ror-ids"](w)),
+    ):
         got = _ok(client, "/works", rows=0, filter=f"member:{mid},funder:{doi},{extra}")
         assert got["total-results"] == sum(1 for w in mine if pred(w)), extra
     years = sorted({w["issued"]["date-parts"][0][0] for w in mine})
@@ -533,9 +579,12 @@ def test_unknown_filter_is_validation_failure(client):
 def test_headers_by_pool(pop):
     with MockCrossref(pop, pool="public") as m:
         r = httpx.get(m.url + "/members?rows=0")
-        assert (r.headers["x-api-pool"], r.headers["x-rate-limit-limit"],
-                r.headers["x-concurrency-limit"], r.headers["x-rate-limit-interval"]) == (
-            "public", "5", "1", "1s")
+        assert (
+            r.headers["x-api-pool"],
+            r.headers["x-rate-limit-limit"],
+            r.headers["x-concurrency-limit"],
+            r.headers["x-rate-limit-interval"],
+        ) == ("public", "5", "1", "1s")
     with MockCrossref(pop, pool="auto") as m:
         assert httpx.get(m.url + "/members?rows=0").headers["x-api-pool"] == "public"
         r = httpx.get(m.url + "/members?rows=0&mailto=a@example.org")
@@ -599,11 +648,11 @@ def test_each_fault_kind_has_its_shape(pop):
                 assert r.status_code == 500
                 body = r.json()
                 assert body["status"] == "error" and body["message-type"] == "exception"
-                assert set(body["message"]) == {"name", "description", "message", "stack",
-                                                "cause"}
+                assert set(body["message"]) == {"name", "description", "message", "stack", "cause"}
             elif kind in ("502", "503", "504"):
                 assert r.status_code == int(kind) and r.headers["content-type"].startswith(
-                    "text/html")
+                    "text/html"
+                )
                 if kind == "503":
                     assert r.headers["retry-after"] == "2"
             elif kind == "timeout":
@@ -644,8 +693,7 @@ def test_error_rate_and_faults_do_not_advance_cursors(pop):
         second = c.get("/works", params={"rows": 3, "cursor": tok}).json()["message"]
         assert second["items"][0]["DOI"] != first["items"][-1]["DOI"]
         whole = c.get("/works", params={"rows": 6}).json()["message"]["items"]
-        assert [w["DOI"] for w in first["items"] + second["items"]] == [
-            w["DOI"] for w in whole]
+        assert [w["DOI"] for w in first["items"] + second["items"]] == [w["DOI"] for w in whole]
 
 
 def test_log_records_requests(mock, client):
@@ -663,8 +711,7 @@ def test_index_date_and_type_filters(client, pop, sample_members):
         got = _ok(client, f"/members/{mid}/works", rows=0, filter=f"type:{t}")
         assert got["total-results"] == n
     two = list(item["counts-type"]["all"])[:2]
-    got = _ok(client, f"/members/{mid}/works", rows=0,
-              filter=",".join(f"type:{t}" for t in two))
+    got = _ok(client, f"/members/{mid}/works", rows=0, filter=",".join(f"type:{t}" for t in two))
     assert got["total-results"] == sum(item["counts-type"]["all"][t] for t in two)
     allw = _ok(client, f"/members/{mid}/works", rows=0)["total-results"]
     since = _ok(client, f"/members/{mid}/works", rows=0, filter="from-index-date:2000-01-01")

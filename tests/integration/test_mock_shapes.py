@@ -4,15 +4,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 
-from cache.mock import FaultConfig, MockCrossref, Population
+from mock_crossref import FaultConfig, MockCrossref, Population
+from tests import FIXTURES
 
-FIX = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "crossref"
-pytestmark = pytest.mark.skipif(not FIX.is_dir(), reason="shared fixtures not present")
+FIX = FIXTURES / "crossref"
+
 
 ENVELOPE = {"status", "message-type", "message-version", "message"}
 
@@ -61,8 +61,17 @@ def members(client) -> list[dict]:
 @pytest.fixture(scope="module")
 def works(client) -> list[dict]:
     items = []
-    for t in ("journal-article", "book-chapter", "proceedings-article", "posted-content",
-              "journal-issue", "dataset", "component", "book", "report"):
+    for t in (
+        "journal-article",
+        "book-chapter",
+        "proceedings-article",
+        "posted-content",
+        "journal-issue",
+        "dataset",
+        "component",
+        "book",
+        "report",
+    ):
         msg = client.get("/works", params={"rows": 200, "filter": f"type:{t}"}).json()["message"]
         items += msg["items"]
     sample = client.get("/works", params={"sample": 100}).json()["message"]["items"]
@@ -87,14 +96,16 @@ def test_member_nested_keys_match_fixtures(members, client):
     cov_keys = set(r["coverage"])
     assert len(cov_keys) == 24
     flag_keys = set(r["flags"])
-    per_type_keys = {k for m in real for p in m["coverage-type"].values() for t in p.values()
-                     for k in t}
+    per_type_keys = {
+        k for m in real for p in m["coverage-type"].values() for t in p.values() for k in t
+    }
     for m in members:
         assert set(m["counts"]) == set(r["counts"])
         assert set(m["coverage"]) == cov_keys
         assert all(isinstance(v, float) for v in m["coverage"].values())
-        assert set(m["flags"]) == flag_keys and all(isinstance(v, bool)
-                                                    for v in m["flags"].values())
+        assert set(m["flags"]) == flag_keys and all(
+            isinstance(v, bool) for v in m["flags"].values()
+        )
         assert set(m["breakdowns"]) == set(r["breakdowns"])
         assert set(m["counts-type"]) == set(r["counts-type"]) == set(m["coverage-type"])
         for period in m["coverage-type"].values():
@@ -114,8 +125,9 @@ def test_member_nested_keys_match_fixtures(members, client):
 
 def test_member_with_nothing_current_looks_like_hindawi(members):
     hindawi = load("members/member-98-hindawi.2026-06.json")["message"]
-    empty_cur = [m for m in members if m["counts"]["current-dois"] == 0
-                 and m["counts"]["backfile-dois"] > 0]
+    empty_cur = [
+        m for m in members if m["counts"]["current-dois"] == 0 and m["counts"]["backfile-dois"] > 0
+    ]
     assert empty_cur
     m = empty_cur[0]
     assert m["coverage-type"]["current"] == hindawi["coverage-type"]["current"] == {}
@@ -133,10 +145,11 @@ def test_member_with_no_works_looks_like_allen_press(members):
 
 
 def test_member_list_message_keys(client):
-    for rel, params in (("members/members-list-rows2.2026-06.json", {"rows": 2}),
-                        ("members/members-list-rows0.2026-06.json", {"rows": 0}),
-                        ("members/members-list-query-ecology-rows2.2026-06.json",
-                         {"rows": 2, "query": "society"})):
+    for rel, params in (
+        ("members/members-list-rows2.2026-06.json", {"rows": 2}),
+        ("members/members-list-rows0.2026-06.json", {"rows": 0}),
+        ("members/members-list-query-ecology-rows2.2026-06.json", {"rows": 2, "query": "society"}),
+    ):
         real = load(rel)
         got = client.get("/members", params=params).json()
         assert set(got) == set(real)
@@ -151,11 +164,34 @@ def test_member_list_message_keys(client):
 
 # Keys that depend on a feature the work may or may not have; everything else that every real
 # work of a type carries must be on every mock work of that type.
-FEATURE_KEYS = {"link", "license", "funder", "author", "abstract", "reference", "update-policy",
-                "clinical-trial-number", "published-print", "published-online", "page",
-                "volume", "issue", "journal-issue", "article-number", "language", "subject",
-                "short-container-title", "alternative-id", "archive", "editor", "assertion",
-                "relation", "short-title", "original-title", "subtitle"}
+FEATURE_KEYS = {
+    "link",
+    "license",
+    "funder",
+    "author",
+    "abstract",
+    "reference",
+    "update-policy",
+    "clinical-trial-number",
+    "published-print",
+    "published-online",
+    "page",
+    "volume",
+    "issue",
+    "journal-issue",
+    "article-number",
+    "language",
+    "subject",
+    "short-container-title",
+    "alternative-id",
+    "archive",
+    "editor",
+    "assertion",
+    "relation",
+    "short-title",
+    "original-title",
+    "subtitle",
+}
 
 
 def test_work_keys_cover_real_core_keys(works):
@@ -216,7 +252,8 @@ def test_work_nested_shapes(works):
             elif "id" in f:  # ROR-identified funder (not in the fixtures): name optional
                 assert set(f) <= {"name", "award", "award-info", "id"}
                 assert f["id"][0]["id-type"] == "ROR" and f["id"][0]["id"].startswith(
-                    "https://ror.org/0")
+                    "https://ror.org/0"
+                )
                 seen.add("funder-ror")
             else:
                 assert frozenset(f) in fund_real, f
@@ -257,18 +294,33 @@ def test_work_list_message_keys(client, mock):
     got_cur = client.get("/works", params={"rows": 3, "cursor": "*"}).json()["message"]
     assert set(got_cur) == set(real_cur)
     real_f = load("works/works-query-lagotto-rows0-many-facets.2022-11.json")["message"]
-    got_f = client.get("/works", params={"rows": 0, "facet": "published:*,type-name:*,"
-                                         "publisher-name:*,funder-doi:*,funder-name:*"}
-                       ).json()["message"]
+    got_f = client.get(
+        "/works",
+        params={
+            "rows": 0,
+            "facet": "published:*,type-name:*,publisher-name:*,funder-doi:*,funder-name:*",
+        },
+    ).json()["message"]
     assert set(got_f) == set(real_f)
     for name in ("published", "type-name", "publisher-name", "funder-doi", "funder-name"):
-        assert set(got_f["facets"][name]) == set(real_f["facets"][name]) == {"value-count",
-                                                                               "values"}
-    assert all(k.startswith("http://dx.doi.org/10.13039/")
-               for k in got_f["facets"]["funder-doi"]["values"])
+        assert (
+            set(got_f["facets"][name]) == set(real_f["facets"][name]) == {"value-count", "values"}
+        )
+    assert all(
+        k.startswith("http://dx.doi.org/10.13039/") for k in got_f["facets"]["funder-doi"]["values"]
+    )
     assert set(got_f["facets"]["type-name"]["values"]) <= {
-        "Journal Article", "Book Chapter", "Proceedings Article", "Dataset", "Posted Content",
-        "Book", "Report", "Component", "Journal Issue", "Journal"}
+        "Journal Article",
+        "Book Chapter",
+        "Proceedings Article",
+        "Dataset",
+        "Posted Content",
+        "Book",
+        "Report",
+        "Component",
+        "Journal Issue",
+        "Journal",
+    }
     assert all(k.isdigit() for k in got_f["facets"]["published"]["values"])
     real_sel = load("works/works-select-doi-title.2026-06.json")["message"]["items"]
     got_sel = client.get("/works", params={"rows": 5, "select": "DOI,title"}).json()
@@ -306,17 +358,32 @@ def test_funder_shapes(client):
 # -------------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize(("rel", "path", "params", "status"), [
-    ("errors/rows-not-integer.2026-06.json", "/funders", {"rows": "things"}, 400),
-    ("errors/members-sample-not-allowed.2026-06.json", "/members", {"sample": "2"}, 400),
-    ("errors/members-filter-not-available.2026-06.json", "/members",
-     {"filter": "has-full-text:true"}, 400),
-    ("errors/funders-filter-not-available.2026-06.json", "/funders",
-     {"filter": "has-assertion:true"}, 400),
-    ("errors/cursor-invalid.2026-06.json", "/works", {"query": "widget", "cursor": "thing"},
-     404),
-    ("errors/works-sample-200-too-large.2022-11.json", "/works", {"sample": "200"}, 400),
-])
+@pytest.mark.parametrize(
+    ("rel", "path", "params", "status"),
+    [
+        ("errors/rows-not-integer.2026-06.json", "/funders", {"rows": "things"}, 400),
+        ("errors/members-sample-not-allowed.2026-06.json", "/members", {"sample": "2"}, 400),
+        (
+            "errors/members-filter-not-available.2026-06.json",
+            "/members",
+            {"filter": "has-full-text:true"},
+            400,
+        ),
+        (
+            "errors/funders-filter-not-available.2026-06.json",
+            "/funders",
+            {"filter": "has-assertion:true"},
+            400,
+        ),
+        (
+            "errors/cursor-invalid.2026-06.json",
+            "/works",
+            {"query": "widget", "cursor": "thing"},
+            404,
+        ),
+        ("errors/works-sample-200-too-large.2022-11.json", "/works", {"sample": "200"}, 400),
+    ],
+)
 def test_error_bodies_match_fixtures(client, rel, path, params, status):
     r = client.get(path, params=params)
     assert r.status_code == status

@@ -4,7 +4,7 @@ All works of a few mock members are pulled over loopback with a cursor (plain ur
 client would) and written to a temporary .jsonl.gz. Then, for every member × content type ×
 period and every metric, three independent counts must be identical:
 
-(a) ``cache.bulk.ingest`` (DuckDB SQL over the file);
+(a) ``cache.jobs.bulk.ingest`` (DuckDB SQL over the file);
 (b) ``metrics.REGISTRY[key].predicate`` / ``.share`` in Python over the same records;
 (c) the mock's ``/works?filter=member:…,type:…,<metric filter>[,from/until-pub-date]&rows=0``
     ``total-results``, for every metric that has a ``works_filter`` or a ``count_filter``;
@@ -22,11 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-metrics = pytest.importorskip("metrics", reason="metrics/ not written yet")
-pytest.importorskip("cache.mock.server", reason="cache/mock not written yet")
-bulk = pytest.importorskip("cache.bulk")
-
-from cache.mock import MockCrossref, Population  # noqa: E402
+import metrics
+from cache.jobs import bulk
+from mock_crossref import MockCrossref, Population
 
 pytestmark = pytest.mark.slow
 

@@ -11,19 +11,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cache.client import CrossrefClient
-from cache.errors import CrossrefError, ErrorBudgetExceeded
-from cache.refresh import COVERAGE_KEYS, members_to_tables, refresh_all, refresh_members
-from cache.settings import Settings
-from cache.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, SnapshotStore
+from cache.crossref.client import CrossrefClient
+from cache.crossref.errors import CrossrefError, ErrorBudgetExceeded
+from cache.crossref.settings import Settings
+from cache.jobs.refresh import COVERAGE_KEYS, members_to_tables, refresh_all, refresh_members
+from cache.store.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, SnapshotStore
+from tests import FIXTURES
 
-MEMBERS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "crossref" / "members"
+MEMBERS = FIXTURES / "crossref" / "members"
 
 
 def load(name: str) -> dict:
     path = MEMBERS / name
-    if not path.exists():
-        pytest.skip(f"shared fixture missing: {path}")
     return json.loads(path.read_text(encoding="utf-8"))["message"]
 
 

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cache import demo
-from cache.client import CrossrefClient
-from cache.errors import CrossrefError
-from cache.refresh import refresh_all, refresh_members
-from cache.settings import Settings
-from cache.snapshots import SnapshotStore
-
-server_mod = pytest.importorskip("cache.mock.server")
-population_mod = pytest.importorskip("cache.mock.population")
+from cache.crossref.client import CrossrefClient
+from cache.crossref.errors import CrossrefError
+from cache.crossref.settings import Settings
+from cache.jobs.refresh import refresh_all, refresh_members
+from cache.store.snapshots import SnapshotStore
+from mock_crossref import demo
+from mock_crossref import population as population_mod
+from mock_crossref import server as server_mod
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,9 @@ def test_failure_mid_refresh_publishes_nothing(population, tmp_path: Path) -> No
 def test_demo_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings.from_env(environ={}, data_dir=tmp_path)
     seen: list[tuple[int, int]] = []
-    sid = demo.build_demo_snapshot(settings, n_members=600, progress=lambda d, t: seen.append((d, t)))
+    sid = demo.build_demo_snapshot(
+        settings, n_members=600, progress=lambda d, t: seen.append((d, t))
+    )
     store = SnapshotStore(tmp_path)
     snap = store.load()
     assert snap.id == sid and sid.endswith("-demo")

@@ -8,11 +8,14 @@ import io
 import pytest
 
 import metrics
-from cache import funder, works
-from cache.client import CrossrefClient
-from cache.mock.population import Population
-from cache.mock.server import MockCrossref
-from cache.settings import Settings
+from cache import facade
+from cache.crossref.client import CrossrefClient
+from cache.crossref.query import period_filters
+from cache.crossref.settings import Settings
+from cache.jobs import drilldown, funder_report
+from cache.store import drilldowns, funder_reports
+from mock_crossref.population import Population
+from mock_crossref.server import MockCrossref
 
 YEAR = 2026
 
@@ -47,7 +50,7 @@ def make_client(mock, tmp_path) -> CrossrefClient:
 def works_without_orcid(client: CrossrefClient, member_id: int) -> set[str]:
     """Ground truth: every current work of the member, judged by the registry predicate."""
     path = f"/members/{member_id}/works"
-    params = {"filter": works.period_filters("current", YEAR)}
+    params = {"filter": period_filters("current", YEAR)}
     orcids = metrics.get("orcids")
     return {w["DOI"] for w in client.iter_cursor(path, params, rows=200) if not orcids.evaluate(w)}
 
@@ -57,7 +60,7 @@ def drilled(mock, member, tmp_path_factory):
     """One uncapped drill-down of the member, and the ground truth for its ORCID gap list."""
     with make_client(mock, tmp_path_factory.mktemp("drill")) as client:
         expected = works_without_orcid(client, member["id"])
-        result = works.drill_down(client, member["id"], current_year=YEAR, gap_cap=1000)
+        result = drilldown.fetch(client, member["id"], current_year=YEAR, gap_cap=1000)
     return result, expected
 
 
@@ -68,7 +71,7 @@ def test_gap_list_is_exactly_the_works_without_orcid(drilled):
     assert gap["missing"] == len(expected)
     assert gap["capped"] is False
 
-    rows = list(csv.reader(io.StringIO(works.gaps_csv(result, ["orcids"]))))
+    rows = list(csv.reader(io.StringIO(facade.Drilldown(result).gaps_csv("orcids"))))
     assert rows[0] == ["metric", "doi", "title", "type", "issued_year"]
     dois = [r[1] for r in rows[1:]]
     assert len(dois) == len(set(dois)) == len(expected)
@@ -78,7 +81,7 @@ def test_gap_list_is_exactly_the_works_without_orcid(drilled):
 def test_gap_list_respects_the_cap(mock, member, drilled, tmp_path):
     _, expected = drilled
     with make_client(mock, tmp_path) as client:
-        result = works.drill_down(client, member["id"], current_year=YEAR, gap_cap=7)
+        result = drilldown.fetch(client, member["id"], current_year=YEAR, gap_cap=7)
     gap = result["gaps"]["orcids"]
     assert len(gap["dois"]) == 7
     assert {d["DOI"] for d in gap["dois"]} <= expected
@@ -107,27 +110,25 @@ def test_drilldown_counts_agree_with_member_summary_and_estimates_are_labelled(m
 
 def test_drilldown_rerun_is_served_from_cache(mock, member, tmp_path):
     with make_client(mock, tmp_path) as client:
-        first = works.drill_down(client, member["id"], current_year=YEAR)
+        first = drilldown.fetch(client, member["id"], current_year=YEAR)
     with make_client(mock, tmp_path) as client:
-        second = works.drill_down(client, member["id"], current_year=YEAR)
+        second = drilldown.fetch(client, member["id"], current_year=YEAR)
         # only the cursor pages of the gap lists go out again (cursors expire, so never cached)
-        assert client.stats.requests == len(works.gap_metrics())
+        assert client.stats.requests == len(drilldown.gap_metrics())
     assert first["coverage"] == second["coverage"]
-    assert works.save(Settings.from_env(data_dir=tmp_path), second).exists()
-    assert works.load(Settings.from_env(data_dir=tmp_path), member["id"])["gaps"].keys() == (
-        second["gaps"].keys()
-    )
+    assert drilldowns.save(tmp_path, second).exists()
+    assert drilldowns.load(tmp_path, member["id"])["gaps"].keys() == (second["gaps"].keys())
 
 
 def test_funder_report_by_doi_and_by_name(mock, tmp_path):
     with make_client(mock, tmp_path) as client:
         listing = client.get("/funders", {"rows": 5})["items"]
         known = listing[0]
-        by_doi = funder.resolve(client, f"10.13039/{known['id']}")
-        by_name = funder.resolve(client, known["name"])
-        report = funder.funder_report(client, by_doi, current_year=YEAR)
-        with pytest.raises(funder.FunderNotFound):
-            funder.resolve(client, "10.13039/999999999")
+        by_doi = funder_report.resolve(client, f"10.13039/{known['id']}")
+        by_name = funder_report.resolve(client, known["name"])
+        report = funder_report.funder_report(client, by_doi, current_year=YEAR)
+        with pytest.raises(funder_report.FunderNotFound):
+            funder_report.resolve(client, "10.13039/999999999")
     assert by_doi["id"] == f"10.13039/{known['id']}"
     assert by_name["works_path"] == by_doi["works_path"]
     for row in report["publishers"]:
@@ -143,20 +144,24 @@ def test_funder_report_feeds_the_funders_page(mock, tmp_path):
 
     with make_client(mock, tmp_path) as client:
         known = client.get("/funders", {"rows": 1})["items"][0]
-        report = funder.funder_report(client, funder.resolve(client, known["id"]), current_year=YEAR)
+        report = funder_report.funder_report(
+            client, funder_report.resolve(client, known["id"]), current_year=YEAR
+        )
     settings = Settings.from_env(data_dir=tmp_path)
-    funder.save(settings, report)
+    funder_reports.save(settings.data_dir, report)
     (settings.drilldown_dir / "funder-broken.json").write_text("{not json", encoding="utf-8")
     facade.configure(tmp_path)
     try:
-        listed = facade.funder_drilldowns()
-        assert [d["key"] for d in listed] == [funder.file_key(report["id"])]  # broken one skipped
+        listed = facade.funder_reports()
+        assert [d["key"] for d in listed] == [
+            funder_reports.file_key(report["id"])
+        ]  # broken one skipped
         detail = funders_page.funder_detail(listed[0]["key"])
         figure = detail.children[-2].figure
         current = [r for r in report["publishers"] if r["period"] == "current"]
         assert len(figure.data[0].y) == min(len(current), funders_page.TOP)
         assert "award" in figure.data[0].name.lower()
         assert funders_page.funder_detail("../../etc/passwd") is not None  # refused, not read
-        assert facade.funder_drilldown("../../etc/passwd") is None
+        assert facade.funder_report("../../etc/passwd") is None
     finally:
         facade.configure(None)

@@ -1,4 +1,4 @@
-"""Bulk ingest of works files (cache/bulk/): real public-data samples, malformed input, SQL = predicates.
+"""Bulk ingest of works files (cache/jobs/bulk/): real public-data samples, malformed input, SQL = predicates.
 
 The expected counts for the public-data samples below were read off the records by hand (see
 the comment above each table); they are not computed by the code under test.
@@ -16,15 +16,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cache import bulk
-from cache.bulk import BulkIngestError, BulkIssue, evaluate_records, ingest
-from cache.bulk import sql as bulk_sql
-from cache.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, YEARS_COLUMNS, SnapshotStore
-from tests import bulkdata
+import metrics
+from cache.jobs import bulk
+from cache.jobs.bulk import BulkIngestError, BulkIssue, evaluate_records, ingest
+from cache.jobs.bulk import sql as bulk_sql
+from cache.store.snapshots import COVERAGE_COLUMNS, MEMBER_COLUMNS, YEARS_COLUMNS, SnapshotStore
+from tests import FIXTURES, bulkdata
 
-metrics = pytest.importorskip("metrics")
-
-PUBLIC = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "crossref" / "public-data"
+PUBLIC = FIXTURES / "crossref" / "public-data"
 JSONL_2025 = PUBLIC / "alexandria3k-crossref-2025.jsonl.gz"
 ITEMS_FILES = [
     "alexandria3k-2item-references.json.gz",
@@ -42,8 +41,6 @@ ALL_KEYS = list(bulk_sql.METRIC_SQL) + list(bulk_sql.SHARE_SQL)
 
 def sample(name: str | Path) -> Path:
     path = PUBLIC / name
-    if not path.exists():
-        pytest.skip(f"shared fixture missing: {path}")
     return path
 
 
@@ -442,7 +439,7 @@ EDGE_CASES: list[dict] = [
     {"issued": "2016"},
     {"published": {"date-parts": [[2015, 1, 1]]}},
 ]
-# Shape drift the SQL reads differently, by design (see cache/bulk/sql.py): a lone object where
+# Shape drift the SQL reads differently, by design (see cache/jobs/bulk/sql.py): a lone object where
 # Crossref sends a list counts as a one-element list for the registry, as absent for DuckDB.
 KNOWN_DIFFERENT: list[tuple[dict, str]] = [
     ({"funder": {}}, "funders"),
@@ -821,7 +818,7 @@ def test_default_store_is_the_settings_data_dir(tmp_path: Path, monkeypatch) -> 
 def test_bulk_command_prints_summary_and_errors(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from cache.cli import app
+    from cache.jobs.cli import app
 
     mixed = write_mixed(tmp_path / "mixed.jsonl.gz")
     runner = CliRunner()

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cache.client import CrossrefClient
-from cache.rawcache import RawCache, cache_key
-from cache.settings import Settings
+from cache.crossref.client import CrossrefClient
+from cache.crossref.rawcache import RawCache, cache_key
+from cache.crossref.settings import Settings
 
 
 def make(tmp_path: Path, calls: list[httpx.Request], *, use_cache: bool = True, **overrides):  # type: ignore[no-untyped-def]
@@ -36,7 +36,11 @@ def test_hit_is_not_a_request(tmp_path: Path) -> None:
         assert client.count("/works", {"member": 1}) == 1  # from the cache
         assert client.count("/works", {"member": 2}) == 2
         assert client.stats.as_dict() == {
-            "requests": 2, "retries": 0, "http_429": 0, "failures": 0, "cache_hits": 1,
+            "requests": 2,
+            "retries": 0,
+            "http_429": 0,
+            "failures": 0,
+            "cache_hits": 1,
         }
     assert len(calls) == 2
     # Survives a new client (it is on disk).
@@ -57,8 +61,15 @@ def test_no_cache_bypasses_reads_but_writes(tmp_path: Path) -> None:
 
 
 def test_key_sorted_without_mailto_or_token() -> None:
-    a = cache_key("get", "https://api.crossref.org/", "/works", {"rows": "0", "filter": "x:1", "mailto": "a@b"})
-    b = cache_key("GET", "https://api.crossref.org", "/works", {"filter": "x:1", "rows": "0", "token": "t"})
+    a = cache_key(
+        "get",
+        "https://api.crossref.org/",
+        "/works",
+        {"rows": "0", "filter": "x:1", "mailto": "a@b"},
+    )
+    b = cache_key(
+        "GET", "https://api.crossref.org", "/works", {"filter": "x:1", "rows": "0", "token": "t"}
+    )
     assert a == b == "GET https://api.crossref.org/works?filter=x%3A1&rows=0"
     # The base URL is part of the key: the mock never shares entries with the real API.
     assert cache_key("GET", "http://127.0.0.1:5000", "/works", {}) != cache_key(

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cache.client import CrossrefClient
-from cache.errors import (
+from cache.crossref.client import CrossrefClient
+from cache.crossref.errors import (
     CrossrefError,
     ErrorBudgetExceeded,
     MalformedResponse,
@@ -25,9 +25,10 @@ from cache.errors import (
     error_from_response,
     parse_retry_after,
 )
-from cache.settings import Settings
+from cache.crossref.settings import Settings
+from tests import FIXTURES
 
-ERRORS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "crossref" / "errors"
+ERRORS = FIXTURES / "crossref" / "errors"
 HTML_429 = (
     "<html><head><title>429 Too Many Requests</title></head><body>"
     "<h1>429 Too Many Requests</h1> You have sent too many requests in a given amount of time."
@@ -38,8 +39,6 @@ OK = {"status": "ok", "message-type": "work-list", "message": {"total-results": 
 
 def fixture_text(name: str) -> str:
     path = ERRORS / name
-    if not path.exists():
-        pytest.skip(f"shared fixture missing: {path}")
     return path.read_text(encoding="utf-8")
 
 
@@ -168,7 +167,9 @@ def test_validation_messages_joined() -> None:
 
 def test_plain_text_404_is_not_found(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404, text="Resource not found.", headers={"content-type": "text/plain"})
+        return httpx.Response(
+            404, text="Resource not found.", headers={"content-type": "text/plain"}
+        )
 
     with make_client(tmp_path, handler) as client, pytest.raises(NotFound) as info:
         client.member(99999999)
@@ -201,7 +202,9 @@ def test_parse_retry_after() -> None:
 # ---------------------------------------------------------------------------------------------
 # Retries
 # ---------------------------------------------------------------------------------------------
-def flaky(responses: list[Callable[[], httpx.Response]]) -> Callable[[httpx.Request], httpx.Response]:
+def flaky(
+    responses: list[Callable[[], httpx.Response]],
+) -> Callable[[httpx.Request], httpx.Response]:
     seq = iter(responses)
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -285,7 +288,11 @@ def test_gives_up_after_max_attempts(tmp_path: Path) -> None:
         assert client.get("/works")["total-results"] == 7
         assert calls == 13
         assert client.stats.as_dict() == {
-            "requests": 4, "retries": 9, "http_429": 0, "failures": 3, "cache_hits": 0,
+            "requests": 4,
+            "retries": 9,
+            "http_429": 0,
+            "failures": 3,
+            "cache_hits": 0,
         }
 
 
@@ -347,7 +354,9 @@ def test_twenty_percent_random_faults_complete(tmp_path: Path) -> None:
             attempts[key] = attempts.get(key, 0) + 1
             attempt = attempts[key]
         if faulty(key, attempt):
-            return httpx.Response(500, text="x") if attempt % 2 else httpx.Response(429, text=HTML_429)
+            return (
+                httpx.Response(500, text="x") if attempt % 2 else httpx.Response(429, text=HTML_429)
+            )
         return ok()
 
     with make_client(tmp_path, handler, max_attempts=6) as client:

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cache.client import CrossrefClient, Pacer, rate_to_limit, retry_delay
-from cache.settings import Settings
+from cache.crossref.client import CrossrefClient, Pacer, rate_to_limit, retry_delay
+from cache.crossref.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -102,7 +102,11 @@ def test_client_adapts_to_lower_headers(tmp_path: Path) -> None:
 
 
 def test_client_ignores_higher_headers(tmp_path: Path) -> None:
-    headers = {"x-rate-limit-limit": "10", "x-rate-limit-interval": "1s", "x-concurrency-limit": "3"}
+    headers = {
+        "x-rate-limit-limit": "10",
+        "x-rate-limit-interval": "1s",
+        "x-concurrency-limit": "3",
+    }
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"status": "ok", "message": {}}, headers=headers)

@@ -11,20 +11,26 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from cache.client import CrossrefClient, filter_param
-from cache.settings import Settings
+from cache.crossref.client import CrossrefClient, filter_param
+from cache.crossref.settings import Settings
 
 CURSOR = "DnF1ZXJ5VGhlbkZldGNoBgAAAAAAFw+/a9B=="  # has + / =
 
 
 def envelope(message: dict) -> httpx.Response:
     return httpx.Response(
-        200, json={"status": "ok", "message-type": "x", "message-version": "1.0.0", "message": message}
+        200,
+        json={"status": "ok", "message-type": "x", "message-version": "1.0.0", "message": message},
     )
 
 
 def make_client(tmp_path: Path, handler, **overrides) -> CrossrefClient:  # type: ignore[no-untyped-def]
-    options = {"data_dir": tmp_path, "list_rate": 1000.0, "list_concurrency": 3, "pace_margin_s": 0.0}
+    options = {
+        "data_dir": tmp_path,
+        "list_rate": 1000.0,
+        "list_concurrency": 3,
+        "pace_margin_s": 0.0,
+    }
     options.update(overrides)
     settings = Settings.from_env(environ={"CROSSREF_MAILTO": "me@example.org"}, **options)
     return CrossrefClient(settings, transport=httpx.MockTransport(handler))
@@ -141,7 +147,11 @@ def test_count_facet_sample_params(tmp_path: Path) -> None:
         seen.append(params)
         if "facet" in params:
             return envelope(
-                {"total-results": 3, "items": [], "facets": {"published": {"value-count": 2, "values": {"2024": 2, "2023": 1}}}}
+                {
+                    "total-results": 3,
+                    "items": [],
+                    "facets": {"published": {"value-count": 2, "values": {"2024": 2, "2023": 1}}},
+                }
             )
         if "sample" in params:
             return envelope({"items": [{"DOI": "10.1/x"}]})
@@ -151,7 +161,9 @@ def test_count_facet_sample_params(tmp_path: Path) -> None:
     with make_client(tmp_path, handler) as client:
         assert client.count("/works", filters) == 42
         assert client.facet("/works", filters, "published") == {"2024": 2, "2023": 1}
-        assert client.sample("/works", filters, n=100, select=["DOI", "author"]) == [{"DOI": "10.1/x"}]
+        assert client.sample("/works", filters, n=100, select=["DOI", "author"]) == [
+            {"DOI": "10.1/x"}
+        ]
         with pytest.raises(ValueError):
             client.sample("/works", filters, n=200)
     count, facet, sample = seen
@@ -174,7 +186,9 @@ def test_map_keeps_order_and_raises(tmp_path: Path) -> None:
 
     done: list[int] = []
     with make_client(tmp_path, handler) as client:
-        out = client.map(lambda n: client.member(n)["id"], range(20), progress=lambda d, t: done.append(d))
+        out = client.map(
+            lambda n: client.member(n)["id"], range(20), progress=lambda d, t: done.append(d)
+        )
         assert out == list(range(20))
         assert done[-1] == 20
         with pytest.raises(ZeroDivisionError):

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cache.client import CrossrefClient, redact_url
-from cache.errors import CrossrefError
-from cache.settings import Settings
+from cache.crossref.client import CrossrefClient, redact_url
+from cache.crossref.errors import CrossrefError
+from cache.crossref.settings import Settings
 
 TOKEN = "plus-TOKEN-5f3a9c1e-do-not-leak"
 MAILTO = "secret.person@example.org"
@@ -19,7 +19,7 @@ MAILTO = "secret.person@example.org"
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
-    for name in ("httpx", "httpcore", "cache.client", "cache.rawcache"):
+    for name in ("httpx", "httpcore", "cache.crossref.client", "cache.crossref.rawcache"):
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
 
@@ -76,7 +76,7 @@ def test_token_only_in_header(tmp_path: Path, debug_logs: pytest.LogCaptureFixtu
 
 
 def test_httpx_info_line_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
-    import cache.client  # noqa: F401  (installs the filter on httpx's logger)
+    import cache.crossref.client  # noqa: F401  (installs the filter on httpx's logger)
 
     caplog.set_level(logging.INFO, logger="httpx")
     logging.getLogger("httpx").info(

@@ -42,11 +42,19 @@ def test_view_matches_scoring_and_is_memoised(facade):
     v = facade.view(CT, PER)
     assert facade.view(CT, PER) is v
     snap = facade.snapshot()
-    direct = scoring.coverage_matrix(snap.coverage.astype({"metric": object, "content_type": object,
-                                                           "period": object}), CT, PER,
-                                     metrics=v.metrics)
-    pd.testing.assert_frame_equal(v.matrix.loc[direct.index], direct, check_names=False,
-                                  check_column_type=False, check_index_type=False)
+    direct = scoring.coverage_matrix(
+        snap.coverage.astype({"metric": object, "content_type": object, "period": object}),
+        CT,
+        PER,
+        metrics=v.metrics,
+    )
+    pd.testing.assert_frame_equal(
+        v.matrix.loc[direct.index],
+        direct,
+        check_names=False,
+        check_column_type=False,
+        check_index_type=False,
+    )
     comp = scoring.composite(v.matrix)
     assert np.allclose(v.composite.fillna(-1), comp.fillna(-1))
     # all-types view derives from the per-type rows
@@ -60,7 +68,9 @@ def test_na_is_not_zero(facade):
     no_works = v.works[v.works == 0].index
     assert len(no_works) > 0
     assert v.matrix.reindex(no_works).isna().all().all()
-    rows, _ = facade.league_page(CT, PER, facade.LeagueFilter(), 0, 500, [{"colId": "works", "sort": "asc"}])
+    rows, _ = facade.league_page(
+        CT, PER, facade.LeagueFilter(), 0, 500, [{"colId": "works", "sort": "asc"}]
+    )
     zero = [r for r in rows if r["works"] == 0]
     assert zero and all(r["composite"] is None and r["references"] is None for r in zero)
 
@@ -92,7 +102,7 @@ def test_league_sort_and_grid_filters(facade):
     default = facade.league(CT, PER, F())
     comp = default["composite"].dropna().to_numpy()
     assert (np.diff(comp) <= 1e-12).all()  # composite desc
-    assert default["composite"].isna().to_numpy()[len(comp):].all()  # N/A last
+    assert default["composite"].isna().to_numpy()[len(comp) :].all()  # N/A last
     by_name = facade.league(CT, PER, F(), [{"colId": "name", "sort": "asc"}])
     names = by_name["name"].str.lower().tolist()
     assert names == sorted(names)
@@ -100,7 +110,9 @@ def test_league_sort_and_grid_filters(facade):
     hi = facade.league(CT, PER, F(), None, fm)
     assert len(hi) and (hi["references"] >= 0.5 - 1e-9).all()
     fm_text = {"name": {"filterType": "text", "type": "contains", "filter": "press"}}
-    assert facade.league(CT, PER, F(), None, fm_text)["name"].str.lower().str.contains("press").all()
+    assert (
+        facade.league(CT, PER, F(), None, fm_text)["name"].str.lower().str.contains("press").all()
+    )
     hostile_models = [
         {"__class__": {"filterType": "number", "type": "equals", "filter": 1}},
         {"references": {"filterType": "number", "type": "equals", "filter": "NaN"}},
@@ -147,7 +159,11 @@ def test_search_and_member(facade):
     picked = facade.search_members(f"Some Name ({FORMULA_ID})")
     assert picked[0]["value"] == str(FORMULA_ID)
     assert len(facade.search_members("fictitious", limit=7)) == 7
-    assert facade.member("abc") is None and facade.member("-1") is None and facade.member("1e3") is None
+    assert (
+        facade.member("abc") is None
+        and facade.member("-1") is None
+        and facade.member("1e3") is None
+    )
     assert facade.member("123456789") is None
     info = facade.member("1000")
     assert info["member_id"] == 1000 and isinstance(info["dois_by_year"], dict)
@@ -179,8 +195,9 @@ def test_compare_peer_countries_funders_shortlist(facade):
 
 def test_clean_weights(facade):
     base = facade.default_weights()
-    w = facade.clean_weights({"references": "5", "abstracts": "nan", "bogus": 3, "orcids": -2,
-                              "licenses": "1e9"})
+    w = facade.clean_weights(
+        {"references": "5", "abstracts": "nan", "bogus": 3, "orcids": -2, "licenses": "1e9"}
+    )
     assert w["references"] == 5 and w["abstracts"] == base["abstracts"]
     assert "bogus" not in w and w["orcids"] == 0 and w["licenses"] == 100
     assert facade.clean_weights(dict.fromkeys(base, 0)) == base  # all zero → defaults
@@ -209,20 +226,34 @@ def test_single_snapshot_has_no_previous(facade):
 
 
 def test_funder_drilldowns(facade, synthetic_dir):
-    assert facade.funder_drilldowns() == []
+    assert facade.funder_reports() == []
     d = synthetic_dir / "drilldown"
     d.mkdir(exist_ok=True)
-    (d / "funder-100000001.json").write_text(json.dumps({
-        "id": "10.13039/100000001", "name": "<b>Fund</b>", "kind": "doi",
-        "publishers": [{"publisher": "=cmd|x", "period": "current", "works": 3, "with_award": 1, "award_share": 0.33}],
-    }))
+    (d / "funder-100000001.json").write_text(
+        json.dumps(
+            {
+                "id": "10.13039/100000001",
+                "name": "<b>Fund</b>",
+                "kind": "doi",
+                "publishers": [
+                    {
+                        "publisher": "=cmd|x",
+                        "period": "current",
+                        "works": 3,
+                        "with_award": 1,
+                        "award_share": 0.33,
+                    }
+                ],
+            }
+        )
+    )
     (d / "funder-broken.json").write_text("{not json")
-    listed = facade.funder_drilldowns()
+    listed = facade.funder_reports()
     assert [x["key"] for x in listed] == ["100000001"]  # an unreadable file is skipped
-    got = facade.funder_drilldown("100000001")
+    got = facade.funder_report("100000001")
     assert got["name"] == "<b>Fund</b>" and len(got["table"]) == 1
-    assert facade.funder_drilldown("../../secrets") is None
-    assert facade.funder_drilldown("broken") is None
+    assert facade.funder_report("../../secrets") is None
+    assert facade.funder_report("broken") is None
     for p in d.iterdir():
         p.unlink()
 

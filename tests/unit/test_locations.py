@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cache.locations import gem_countries, is_gem, parse_country
+from cache.jobs.locations import gem_countries, is_gem, parse_country
 
 
 @pytest.mark.parametrize(

@@ -12,18 +12,16 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 import metrics
 from metrics.base import issued_year, period_of
+from tests import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(
-    os.environ.get("CROSSREF_FIXTURES", ROOT.parent / "shared" / "fixtures" / "crossref")
-)
+FIXTURES = Path(FIXTURES / "crossref")
 if not FIXTURES.is_dir():
     pytest.skip(f"Crossref fixtures not found at {FIXTURES}", allow_module_level=True)
 

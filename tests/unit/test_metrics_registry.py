@@ -6,7 +6,6 @@ import ast
 import dataclasses
 import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -15,12 +14,11 @@ import pytest
 import metrics
 from metrics import scoring
 from metrics.methodology import methodology_markdown
+from tests import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "docs" / "architecture.md"
-FIXTURES = Path(
-    os.environ.get("CROSSREF_FIXTURES", ROOT.parent / "shared" / "fixtures" / "crossref")
-)
+FIXTURES = Path(FIXTURES / "crossref")
 
 
 def _contract_rows() -> list[dict[str, str | None]]:

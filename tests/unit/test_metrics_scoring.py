@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,11 +12,10 @@ import pytest
 
 import metrics
 from metrics import scoring as S
+from tests import FIXTURES
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path(
-    os.environ.get("CROSSREF_FIXTURES", ROOT.parent / "shared" / "fixtures" / "crossref")
-)
+FIXTURES = Path(FIXTURES / "crossref")
 MEMBER_FILES = sorted((FIXTURES / "members").glob("*.json"))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 pytest_plugins = ("tests.browser.fixtures",)  # shared fixtures: synthetic_dir, use_synthetic, …
 
 
-
 def _c():
     import app  # noqa: F401
     from pages import compare
@@ -15,7 +14,12 @@ def _c():
 
 def test_parse_members(use_synthetic):
     c = _c()
-    s = c.parse({"members": "1001,abc,1002,1001,999999999,-4," + ",".join(str(i) for i in range(1003, 1020))})
+    s = c.parse(
+        {
+            "members": "1001,abc,1002,1001,999999999,-4,"
+            + ",".join(str(i) for i in range(1003, 1020))
+        }
+    )
     assert s["members"][:2] == [1001, 1002] and len(s["members"]) <= 8
     assert c.parse({"members": ["1001", "1002"]})["members"] == [1001, 1002]
     assert c.parse({})["members"] == []
@@ -30,7 +34,9 @@ def test_search_is_server_side_and_small(use_synthetic):
 
 def test_update_chart_and_url(use_synthetic):
     c = _c()
-    search, fig, table = c.update(["1001", "1002", "1003"], "journal-article", "current", "bars", "size")
+    search, fig, table = c.update(
+        ["1001", "1002", "1003"], "journal-article", "current", "bars", "size"
+    )
     assert search == "?members=1001%2C1002%2C1003"
     names = [t.name for t in fig.data]
     assert "Crossref-wide, DOI-weighted" in names and "Member median (all members)" in names

@@ -5,7 +5,6 @@ from __future__ import annotations
 pytest_plugins = ("tests.browser.fixtures",)  # shared fixtures: synthetic_dir, use_synthetic, …
 
 
-
 def _c():
     import app  # noqa: F401
     from pages import countries

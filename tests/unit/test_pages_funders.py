@@ -40,11 +40,26 @@ def test_drilldown_file_is_listed_and_shown(use_synthetic):
     d = use_synthetic / "drilldown"
     d.mkdir(exist_ok=True)
     p = d / "funder-10.13039_100000001.json"
-    p.write_text(json.dumps({"id": "10.13039/100000001", "name": "<script>x</script> Foundation",
-                             "kind": "doi", "publishers": [
-                                 {"publisher": "Pub A", "period": "current", "works": 10, "with_award": 4,
-                                  "award_share": 0.4, "publisher_asserted": 3,
-                                  "publisher_asserted_share": 0.3}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "id": "10.13039/100000001",
+                "name": "<script>x</script> Foundation",
+                "kind": "doi",
+                "publishers": [
+                    {
+                        "publisher": "Pub A",
+                        "period": "current",
+                        "works": 10,
+                        "with_award": 4,
+                        "award_share": 0.4,
+                        "publisher_asserted": 3,
+                        "publisher_asserted_share": 0.3,
+                    }
+                ],
+            }
+        )
+    )
     try:
         out = f.layout()
         assert "funders-funder" in all_ids(out)

@@ -1,8 +1,8 @@
 """Member report: not-found handling, report callback, figures, and the work-level drill-down.
 
 The work-level tests share one module-scoped data dir (`env`): the real refresh against
-`MockCrossref(Population(n_members=300))`, `cache.works.drill_down` for a member with a few hundred
-current works (saved with `works.save`), and a second snapshot whose coverage table also carries
+`MockCrossref(Population(n_members=300))`, `cache.jobs.drilldown.drill_down` for a member with a few hundred
+current works (saved with `drilldowns.save`), and a second snapshot whose coverage table also carries
 that drill-down's rows (so the report has `filter` and `sample` rows to show). The callbacks are
 called directly.
 """
@@ -39,15 +39,23 @@ def test_unknown_ids_show_not_found(use_synthetic):
         out = m.layout(member_id=bad)
         ids = all_ids(out)
         assert "member-not-found" in ids and "member-search" in ids, bad
-        assert "member-worklevel" not in ids
+        assert "member-drilldown" not in ids
 
 
 def test_report_layout(use_synthetic):
     m = _m()
     out = m.layout(member_id=str(HOSTILE_ID), type="book-chapter", period="all", peers="gem")
     ids = all_ids(out)
-    for needed in ("member-coverage", "member-peers-chart", "member-years", "member-change", "member-help",
-                   "member-worklevel", "member-location", "member-state"):
+    for needed in (
+        "member-coverage",
+        "member-peers-chart",
+        "member-years",
+        "member-change",
+        "member-help",
+        "member-drilldown",
+        "member-location",
+        "member-state",
+    ):
         assert needed in ids
     assert json.dumps(HOSTILE_NAME)[1:-1] in _text(out)  # a plain string child (React escapes it)
     assert m.layout(member_id="1001", type="<x>", period=5) is not None
@@ -58,8 +66,9 @@ def test_report_layout(use_synthetic):
 def test_report_callback(use_synthetic):
     m = _m()
     state = {"member_id": 1001}
-    search, cov, peers, _table, years, change, _helptxt, _empty = m.update_report("journal-article", "current",
-                                                                               "size", state)
+    search, cov, peers, _table, years, change, _helptxt, _empty = m.update_report(
+        "journal-article", "current", "size", state
+    )
     assert search == ""
     assert "Coverage" in cov.layout.title.text and "%" in cov.layout.xaxis.title.text
     assert "peers" in peers.layout.title.text.lower()
@@ -71,7 +80,9 @@ def test_report_callback(use_synthetic):
     search, *_ = m.update_report("book-chapter", "all", "country", state)
     assert search == "?type=book-chapter&period=all&peers=country"
     # hostile state → nothing happens, no exception
-    assert m.update_report("journal-article", "current", "size", {"member_id": "x"})[0] is m.no_update
+    assert (
+        m.update_report("journal-article", "current", "size", {"member_id": "x"})[0] is m.no_update
+    )
 
 
 def test_member_without_works_is_na(use_synthetic):
@@ -106,26 +117,30 @@ ESTIMATE_RE = re.compile(r"^≈ \d+ % \(95 % CI \d+–\d+ %, n = [\d,]+ (works|a
 
 
 def _text(c) -> str:
-    return json.dumps(c.to_plotly_json() if hasattr(c, "to_plotly_json") else c, cls=_Enc,
-                      ensure_ascii=False)
+    return json.dumps(
+        c.to_plotly_json() if hasattr(c, "to_plotly_json") else c, cls=_Enc, ensure_ascii=False
+    )
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     import app  # noqa: F401  (registers the pages)
-    from cache import facade, works
-    from cache.client import CrossrefClient
-    from cache.mock.population import Population
-    from cache.mock.server import MockCrossref
-    from cache.refresh import refresh_all
-    from cache.settings import Settings
-    from cache.snapshots import SnapshotStore
+    from cache import facade
+    from cache.crossref.client import CrossrefClient
+    from cache.crossref.settings import Settings
+    from cache.jobs import drilldown
+    from cache.jobs.refresh import refresh_all
+    from cache.store import drilldowns
+    from cache.store.snapshots import SnapshotStore
+    from mock_crossref.population import Population
+    from mock_crossref.server import MockCrossref
 
-    d = tmp_path_factory.mktemp("worklevel")
+    d = tmp_path_factory.mktemp("drilldown")
     pop = Population(n_members=300)
     with MockCrossref(pop) as mock:
-        cfg = Settings.from_env(api_url=mock.url, mailto="t@example.org", data_dir=d,
-                                list_rate=50, list_concurrency=3)
+        cfg = Settings.from_env(
+            api_url=mock.url, mailto="t@example.org", data_dir=d, list_rate=50, list_concurrency=3
+        )
         store = SnapshotStore(d)
         with CrossrefClient(cfg, use_cache=False) as client:
             refresh_all(client, store, source="demo")
@@ -134,20 +149,20 @@ def env(tmp_path_factory):
         picked = m[(m["current_dois"] >= 200) & (m["current_dois"] <= 600)].sort_values("member_id")
         mid, other = int(picked["member_id"].iloc[0]), int(picked["member_id"].iloc[1])
         with CrossrefClient(cfg, use_cache=True) as client:
-            result = works.drill_down(client, mid, current_year=pop.current_year)
-        works.save(cfg, result)
+            result = drilldown.fetch(client, mid, current_year=pop.current_year)
+        drilldowns.save(cfg.data_dir, result)
         # the snapshot also carries this drill-down's rows (exact `filter` and `sample` estimates)
         extra = pd.DataFrame(result["coverage"])
         extra = extra[extra["total"] > 0]
-        coverage = pd.concat([snap.coverage, extra.astype({"ci_low": float, "ci_high": float})],
-                             ignore_index=True)
+        coverage = pd.concat(
+            [snap.coverage, extra.astype({"ci_low": float, "ci_high": float})], ignore_index=True
+        )
         meta = {k: v for k, v in snap.meta.items() if k not in ("id", "created")}
         time.sleep(1.05)  # snapshot ids have second resolution
         store.publish(snap.members, coverage, meta)
         facade.configure(d, settings=cfg)
         try:
-            yield {"dir": d, "mid": mid, "other": other, "result": result, "cfg": cfg,
-                   "mock": mock}
+            yield {"dir": d, "mid": mid, "other": other, "result": result, "cfg": cfg, "mock": mock}
         finally:
             facade.configure(None)
 
@@ -168,18 +183,20 @@ def test_facade_reads_saved_result(wl_env):
     from cache import facade
 
     mid, result = wl_env["mid"], wl_env["result"]
-    wl = facade.worklevel(mid)
-    assert wl is not None and wl.member_id == mid and wl.created == result["created"]
-    assert facade.worklevel(str(mid)) is wl  # memoised on the file's mtime
-    assert facade.worklevel(wl_env["other"]) is None
+    dd = facade.drilldown(mid)
+    assert dd is not None and dd.member_id == mid and dd.created == result["created"]
+    assert facade.drilldown(str(mid)) is dd  # memoised on the file's mtime
+    assert facade.drilldown(wl_env["other"]) is None
     for bad in ("../x", None, "-1", ["1"], "1e3"):
-        assert facade.worklevel(bad) is None
-    ct = wl.types[0]
-    table = wl.metric_table(ct, "current").set_index("metric")
+        assert facade.drilldown(bad) is None
+    ct = dd.types[0]
+    table = dd.metric_table(ct, "current").set_index("metric")
     # every work-level registry metric has a row, in registry order
-    assert list(table.index) == list(facade.worklevel_keys())
+    assert list(table.index) == list(facade.drilldown_keys())
     exact = table[table["status"] == "measured"]
-    assert {"clinical-trial-numbers", "license-vor", "funder-doi", "orcid-authenticated"} <= set(exact.index)
+    assert {"clinical-trial-numbers", "license-vor", "funder-doi", "orcid-authenticated"} <= set(
+        exact.index
+    )
     for r in exact.itertuples():
         assert r.text.endswith("works)") and "%" in r.text and r.source == "filter"
     est = table[table["status"] == "estimate"]
@@ -187,29 +204,33 @@ def test_facade_reads_saved_result(wl_env):
     assert all(ESTIMATE_RE.match(t) for t in est["text"]), est["text"].tolist()
     assert table.loc["orcid-author-share", "text"].endswith("authors)")
     # samples are per period: for all time they are "not measured", never 0 %
-    everything = wl.metric_table(ct, "all").set_index("metric")
+    everything = dd.metric_table(ct, "all").set_index("metric")
     assert everything.loc["license-cc", "text"] == "not measured"
     assert everything.loc["license-vor", "status"] == "measured"
-    none = wl.metric_table("dataset", "current")
+    none = dd.metric_table("dataset", "current")
     assert set(none["text"]) == {"not measured"}
-    years = wl.years()
+    years = dd.years()
     assert {"year", "metric", "covered", "total", "coverage"} <= set(years.columns)
     assert years["coverage"].between(0, 1).all() and (years["total"] > 0).all()
-    gap = wl.gap("abstracts")
+    gap = dd.gap("abstracts")
     assert gap["missing"] == result["gaps"]["abstracts"]["missing"]
-    assert [r["DOI"] for r in gap["rows"]] == [r["DOI"] for r in result["gaps"]["abstracts"]["dois"]]
-    assert wl.gap("no-such-metric")["rows"] == []
+    assert [r["DOI"] for r in gap["rows"]] == [
+        r["DOI"] for r in result["gaps"]["abstracts"]["dois"]
+    ]
+    assert dd.gap("no-such-metric")["rows"] == []
 
 
 def test_snapshot_sample_rows_are_estimates_and_missing_is_not_measured(wl_env):
     from cache import facade
 
     mid, other = wl_env["mid"], wl_env["other"]
-    ct = facade.worklevel(mid).types[0]
+    ct = facade.drilldown(mid).types[0]
     mm = facade.member_metrics(mid, ct, "current").set_index("metric")
     assert mm.loc["license-cc", "status"] == "estimate"
     assert ESTIMATE_RE.match(mm.loc["license-cc", "text"])
-    assert mm.loc["references", "status"] == "measured" and mm.loc["references", "text"].endswith(" %")
+    assert mm.loc["references", "status"] == "measured" and mm.loc["references", "text"].endswith(
+        " %"
+    )
     # a member without the drill-down: work-level metrics are "not measured", not 0 % and not blank
     mo = facade.member_metrics(other, ct, "current").set_index("metric")
     assert mo.loc["license-cc", "status"] == "not measured"
@@ -224,7 +245,9 @@ def test_snapshot_sample_rows_are_estimates_and_missing_is_not_measured(wl_env):
     hover = [h for h in cov.data[0].hovertext if "95 % CI" in h]
     assert hover and all("estimate" in h for h in hover)
     rows = {r["metric"]: r for r in table.rowData}
-    assert rows["license-cc"]["status"] == "estimate" and ESTIMATE_RE.match(rows["license-cc"]["text"])
+    assert rows["license-cc"]["status"] == "estimate" and ESTIMATE_RE.match(
+        rows["license-cc"]["text"]
+    )
     assert re.fullmatch(r"≈ \d+ % ±\d+", rows["license-cc"]["short"])
     assert "≈" in _text(helptxt)
     out = m.update_report(ct, "current", "size", {"member_id": other})
@@ -240,9 +263,18 @@ def test_layout_shows_saved_result_immediately(wl_env):
     mid = wl_env["mid"]
     out = m.layout(member_id=str(mid))
     ids = all_ids(out)
-    for needed in ("member-worklevel", "member-wl-run", "member-wl-cancel", "member-wl-progress",
-                   "member-wl-metric-table", "member-wl-years", "member-wl-gap-grid",
-                   "member-wl-gap-metric", "member-wl-download", "member-wl-created"):
+    for needed in (
+        "member-drilldown",
+        "member-drilldown-run",
+        "member-drilldown-cancel",
+        "member-drilldown-progress",
+        "member-drilldown-metric-table",
+        "member-drilldown-years",
+        "member-drilldown-gap-grid",
+        "member-drilldown-gap-metric",
+        "member-drilldown-download",
+        "member-drilldown-created",
+    ):
         assert needed in ids, needed
     text = _text(out)
     assert "Refresh" in text and wl_env["result"]["created"][:10] in text
@@ -250,7 +282,7 @@ def test_layout_shows_saved_result_immediately(wl_env):
     # a member without a saved result: the button, no results shown (but the ids exist)
     out = m.layout(member_id=str(wl_env["other"]))
     ids = all_ids(out)
-    assert "member-wl-not-loaded" in ids and "member-wl-gap-grid" in ids
+    assert "member-drilldown-not-loaded" in ids and "member-drilldown-gap-grid" in ids
     assert "Load work-level detail" in _text(out)
 
 
@@ -259,46 +291,49 @@ def test_metric_callback_follows_type_and_period(wl_env):
     state = {"member_id": wl_env["mid"]}
     from cache import facade
 
-    ct = facade.worklevel(wl_env["mid"]).types[0]
-    block = _text(m.update_worklevel_metrics(ct, "current", state))
+    ct = facade.drilldown(wl_env["mid"]).types[0]
+    block = _text(m.update_drilldown_metrics(ct, "current", state))
     assert "Clinical trial" in block or "clinical trial" in block.lower()
     assert "≈ " in block and "95 % CI" in block and "exact count" in block
-    block = _text(m.update_worklevel_metrics(ct, "all", state))
+    block = _text(m.update_drilldown_metrics(ct, "all", state))
     assert "not measured" in block
     # a type the drill-down did not cover falls back to its largest type, and says so
-    block = _text(m.update_worklevel_metrics("all-types", "current", state))
+    block = _text(m.update_drilldown_metrics("all-types", "current", state))
     assert "largest content types" in block
-    assert m.update_worklevel_metrics(ct, "current", {"member_id": wl_env["other"]}) is None
-    assert m.update_worklevel_metrics(ct, "current", {"member_id": "<x>"}) is None
+    assert m.update_drilldown_metrics(ct, "current", {"member_id": wl_env["other"]}) is None
+    assert m.update_drilldown_metrics(ct, "current", {"member_id": "<x>"}) is None
 
 
 def test_years_figure(wl_env):
     m = _m()
     state = {"member_id": wl_env["mid"]}
-    fig = m.update_worklevel_years(["abstracts", "orcids", "nope"], state)
+    fig = m.update_drilldown_years(["abstracts", "orcids", "nope"], state)
     lines = [t for t in fig.data if t.type == "scatter"]
     from cache import facade
 
-    assert [t.name for t in lines] == [facade.metric_label("abstracts"), facade.metric_label("orcids")]
+    assert [t.name for t in lines] == [
+        facade.metric_label("abstracts"),
+        facade.metric_label("orcids"),
+    ]
     assert fig.layout.xaxis.title.text == "Publication year"
     assert "%" in fig.layout.yaxis2.title.text and "year" in fig.layout.yaxis2.title.text
     assert fig.layout.yaxis.title.text == "Works (count)"
     assert "per-work share" in fig.layout.title.text
     assert all(0 <= y <= 100 for t in lines for y in t.y)
-    empty = m.update_worklevel_years([], state)
+    empty = m.update_drilldown_years([], state)
     assert "Pick one or more" in empty.layout.annotations[0].text
-    assert m.update_worklevel_years("x", {"member_id": None}).layout.annotations
+    assert m.update_drilldown_years("x", {"member_id": None}).layout.annotations
 
 
 def test_gap_grid_and_csv(wl_env):
     m = _m()
     state = {"member_id": wl_env["mid"]}
     result = wl_env["result"]
-    rows, note = m.update_worklevel_gaps("abstracts", state)
+    rows, note = m.update_drilldown_gaps("abstracts", state)
     assert len(rows) == len(result["gaps"]["abstracts"]["dois"])
     assert set(rows[0]) == {"DOI", "title", "type", "year"}
     assert f"{result['gaps']['abstracts']['missing']:,}" in _text(note)
-    rows, _ = m.update_worklevel_gaps("__class__", state)
+    rows, _ = m.update_drilldown_gaps("__class__", state)
     assert rows == []
     dl = m.download_gaps(1, "abstracts", state)
     lines = dl["content"].splitlines()
@@ -311,54 +346,72 @@ def test_gap_grid_and_csv(wl_env):
 
 def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
     """Titles and DOIs from Crossref are untrusted: plain strings in the grid, neutralised in CSV."""
-    from cache import facade, works
+    from cache import facade
+    from cache.store import drilldowns
 
     m = _m()
     mid = wl_env["mid"]
     doc = json.loads(json.dumps(wl_env["result"]))
     doc["gaps"]["abstracts"]["dois"][:2] = [
-        {"DOI": "10.1234/<script>alert(1)</script>", "title": '<img src=x onerror="alert(2)">',
-         "type": "journal-article", "year": 2025},
-        {"DOI": "=HYPERLINK(\"http://evil.example\")", "title": "@SUM(A1)", "type": "-x", "year": None},
+        {
+            "DOI": "10.1234/<script>alert(1)</script>",
+            "title": '<img src=x onerror="alert(2)">',
+            "type": "journal-article",
+            "year": 2025,
+        },
+        {
+            "DOI": '=HYPERLINK("http://evil.example")',
+            "title": "@SUM(A1)",
+            "type": "-x",
+            "year": None,
+        },
     ]
-    works.save(wl_env["cfg"], doc)
+    drilldowns.save(wl_env["cfg"].data_dir, doc)
     try:
-        rows, _ = m.update_worklevel_gaps("abstracts", {"member_id": mid})
+        rows, _ = m.update_drilldown_gaps("abstracts", {"member_id": mid})
         assert rows[0]["title"] == '<img src=x onerror="alert(2)">'  # data, rendered as text
         csv_text = m.download_gaps(1, "abstracts", {"member_id": mid})["content"]
         assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text and ",'-x," in csv_text
         assert "\n=" not in csv_text and ",=" not in csv_text
     finally:
-        works.save(wl_env["cfg"], wl_env["result"])
-        facade.worklevel(mid)
+        drilldowns.save(wl_env["cfg"].data_dir, wl_env["result"])
+        facade.drilldown(mid)
 
 
 def test_run_callback_saves_and_shows(wl_env):
     """The background callback's function, called directly: progress, save, then the render."""
-    from cache import facade, works
+    from cache import facade
+    from cache.store import drilldowns
 
     m = _m()
     mid = wl_env["mid"]
     calls = []
-    before = facade.worklevel(mid).created
+    before = facade.drilldown(mid).created
     time.sleep(1.05)  # `created` has second resolution
     version, error = m.run_drilldown(calls.append, 1, {"member_id": mid})  # resumes from the cache
     assert error is None and version and version != before
     assert calls and calls[-1][0] == 100 and "of" in calls[-1][1]
     assert all(0 <= pct <= 100 for pct, _ in calls)
-    assert works.load(wl_env["cfg"], mid)["created"] == version
-    body, status, label, variant = m.show_worklevel(version, "journal-article", "current",
-                                                    {"member_id": mid})
-    assert "member-wl-metric-table" in all_ids(body) and label == "Refresh" and variant == "light"
+    assert drilldowns.load(wl_env["cfg"].data_dir, mid)["created"] == version
+    body, status, label, variant = m.show_drilldown(
+        version, "journal-article", "current", {"member_id": mid}
+    )
+    assert (
+        "member-drilldown-metric-table" in all_ids(body)
+        and label == "Refresh"
+        and variant == "light"
+    )
     assert version.replace("T", " ")[:16] in _text(status)
     # nothing to do without a click or a member
     assert m.run_drilldown(calls.append, 0, {"member_id": mid}) == (m.no_update, m.no_update)
     assert m.run_drilldown(calls.append, 1, {"member_id": "x"}) == (m.no_update, m.no_update)
-    assert m.show_worklevel(None, "journal-article", "current", {"member_id": mid})[0] is m.no_update
+    assert (
+        m.show_drilldown(None, "journal-article", "current", {"member_id": mid})[0] is m.no_update
+    )
 
 
 def test_run_callback_reports_crossref_errors(wl_env):
     m = _m()
     version, error = m.run_drilldown(lambda _p: None, 1, {"member_id": 987654321})
     assert version is m.no_update
-    assert error.id == "member-wl-failed" and "resumes" in _text(error)
+    assert error.id == "member-drilldown-failed" and "resumes" in _text(error)

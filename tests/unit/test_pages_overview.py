@@ -19,10 +19,26 @@ def _ov():
 def test_parse_defaults_and_hostile(use_synthetic):
     ov = _ov()
     s = ov.parse({})
-    assert s == {"type": "journal-article", "period": "current", "country": [], "gem": "any", "tier": [],
-                 "q": "", "min_works": 0}
-    s = ov.parse({"type": "<x>", "period": "never", "country": "IDN,XXX,IDN", "gem": "maybe",
-                  "tier": ["small", "gigantic"], "q": "a\x00b" * 100, "min_works": "-3"})
+    assert s == {
+        "type": "journal-article",
+        "period": "current",
+        "country": [],
+        "gem": "any",
+        "tier": [],
+        "q": "",
+        "min_works": 0,
+    }
+    s = ov.parse(
+        {
+            "type": "<x>",
+            "period": "never",
+            "country": "IDN,XXX,IDN",
+            "gem": "maybe",
+            "tier": ["small", "gigantic"],
+            "q": "a\x00b" * 100,
+            "min_works": "-3",
+        }
+    )
     assert s["type"] == "journal-article" and s["period"] == "current"
     assert s["country"] == ["IDN"] and s["gem"] == "any" and s["tier"] == ["small"]
     assert len(s["q"]) <= 100 and "\x00" not in s["q"] and s["min_works"] == 0
@@ -30,11 +46,20 @@ def test_parse_defaults_and_hostile(use_synthetic):
 
 def test_url_round_trip(use_synthetic):
     ov = _ov()
-    state, search = ov.update_state("book-chapter", "all", ["IDN", "BRA"], "gem", ["small"], "press", 10)
+    state, search = ov.update_state(
+        "book-chapter", "all", ["IDN", "BRA"], "gem", ["small"], "press", 10
+    )
     assert search.startswith("?")
     q = {k: v[0] for k, v in parse_qs(search[1:]).items()}
-    assert q == {"type": "book-chapter", "period": "all", "country": "IDN,BRA", "gem": "gem", "tier": "small",
-                 "q": "press", "min_works": "10"}
+    assert q == {
+        "type": "book-chapter",
+        "period": "all",
+        "country": "IDN,BRA",
+        "gem": "gem",
+        "tier": "small",
+        "q": "press",
+        "min_works": "10",
+    }
     assert ov.parse(q) == state  # the query string restores the same view
     _, search = ov.update_state("journal-article", "current", [], "any", [], "", 0)
     assert search == ""  # defaults are left out
@@ -45,7 +70,9 @@ def test_url_round_trip(use_synthetic):
 def test_get_rows_filters_and_slices(use_synthetic):
     ov = _ov()
     state = ov.parse({})
-    resp, count = ov.get_rows({"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}, state)
+    resp, count = ov.get_rows(
+        {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}, state
+    )
     assert len(resp["rowData"]) == 100 and resp["rowCount"] > 100
     assert count.endswith("members")
     gem_state = ov.parse({"gem": "gem", "country": "IDN"})
@@ -55,7 +82,9 @@ def test_get_rows_filters_and_slices(use_synthetic):
     assert [r["member_id"] for r in resp["rowData"]] == [HOSTILE_ID]
     assert resp["rowData"][0]["name"] == HOSTILE_NAME  # raw text; the grid renders it as text
     # hostile request values fall back instead of raising
-    resp, _ = ov.get_rows({"startRow": "x", "endRow": -5, "sortModel": "nope", "filterModel": []}, {"gem": 5})
+    resp, _ = ov.get_rows(
+        {"startRow": "x", "endRow": -5, "sortModel": "nope", "filterModel": []}, {"gem": 5}
+    )
     assert isinstance(resp["rowData"], list)
     resp, _ = ov.get_rows({"startRow": 0, "endRow": 10**9}, state)
     assert len(resp["rowData"]) <= 500
@@ -86,8 +115,10 @@ def test_export_csv_neutralises_and_follows_filters(use_synthetic):
     out = ov.export_csv(1, ov.parse({"q": str(FORMULA_ID)}), {"sortModel": [], "filterModel": {}})
     text = out["content"]
     header, *rows = text.splitlines()
-    assert header.startswith("member_id,name,country,country_name,gem,size_tier,works,composite (%)")
-    assert rows and all(r.split(",")[1].startswith(("'", '"\'')) for r in rows)
+    assert header.startswith(
+        "member_id,name,country,country_name,gem,size_tier,works,composite (%)"
+    )
+    assert rows and all(r.split(",")[1].startswith(("'", "\"'")) for r in rows)
     assert out["filename"].endswith(".csv")
     full = ov.export_csv(1, ov.parse({}), None)["content"].splitlines()
     from cache import facade

@@ -36,13 +36,19 @@ def test_update_and_url_round_trip(use_synthetic):
     base = facade.default_weights()
     values = [base[k] for k in keys]
     values[0] = 3
-    search, groups, enrichment = s.update("journal-article", "current", 10, 5, values, None, None, _ids(keys))
+    search, groups, enrichment = s.update(
+        "journal-article", "current", 10, 5, values, None, None, _ids(keys)
+    )
     q = {k: v[0] for k, v in parse_qs(search[1:]).items()}
     assert q["w"] == f"{keys[0]}:3" and q["min_works"] == "10" and q["top"] == "5"
     state = s.parse(q)
     assert state["weights"][keys[0]] == 3 and state["min_works"] == 10 and state["top"] == 5
-    assert {"shortlist-group-gem", "shortlist-group-small", "shortlist-group-medium",
-            "shortlist-group-large"} <= set(all_ids(groups))
+    assert {
+        "shortlist-group-gem",
+        "shortlist-group-small",
+        "shortlist-group-medium",
+        "shortlist-group-large",
+    } <= set(all_ids(groups))
     assert "shortlist-one-snapshot" in all_ids(enrichment)
 
 
@@ -73,7 +79,9 @@ def test_enrichment_between_two_snapshots(two_snapshots):
     _, first, second = two_snapshots
     keys = facade.metric_keys()
     vals = [facade.default_weights()[k] for k in keys]
-    _, _, enrichment = s.update("journal-article", "current", 10, 5, vals, first, second, _ids(keys))
+    _, _, enrichment = s.update(
+        "journal-article", "current", 10, 5, vals, first, second, _ids(keys)
+    )
     assert "shortlist-enrichment-grid" in all_ids(enrichment)
     _, _, same = s.update("journal-article", "current", 10, 5, vals, second, second, _ids(keys))
     assert "shortlist-enrichment-grid" not in all_ids(same)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cache.mock import calibration
-from cache.mock.population import (
+from mock_crossref import calibration
+from mock_crossref.population import (
     COUNTED,
     COUNTRIES,
     COVERAGE_KEYS,
@@ -23,7 +23,7 @@ from cache.mock.population import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-GEM_CSV = ROOT / "cache" / "data" / "gem-countries.csv"
+GEM_CSV = ROOT / "cache" / "jobs" / "data" / "gem-countries.csv"
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,9 @@ def test_member_items_are_consistent(small):
                 assert flat == pytest.approx(weighted, abs=1e-12)
                 assert item["flags"][f"deposits-{key}-{period}"] == (flat > 0)
         assert item["flags"]["deposits"] == bool(item["counts-type"]["all"])
-        assert item["flags"]["deposits-articles"] == ("journal-article" in item["counts-type"]["all"])
+        assert item["flags"]["deposits-articles"] == (
+            "journal-article" in item["counts-type"]["all"]
+        )
 
 
 def test_population_has_the_odd_members(small):
@@ -99,10 +101,12 @@ def test_population_has_the_odd_members(small):
     assert z["coverage-type"] == {"all": {}, "backfile": {}, "current": {}}
     assert z["breakdowns"] == {"dois-by-issued-year": []}
     assert not any(z["flags"].values())
-    assert any(i["counts"]["current-dois"] == 0 and i["counts"]["backfile-dois"] > 0
-               for i in items), "members with no current works"
-    assert any(sum(i["counts-type"]["all"].values()) > i["counts"]["total-dois"]
-               for i in items), "members with undated works (counted in counts-type.all only)"
+    assert any(
+        i["counts"]["current-dois"] == 0 and i["counts"]["backfile-dois"] > 0 for i in items
+    ), "members with no current works"
+    assert any(sum(i["counts-type"]["all"].values()) > i["counts"]["total-dois"] for i in items), (
+        "members with undated works (counted in counts-type.all only)"
+    )
     assert any(len(i["counts-type"]["all"]) >= 3 for i in items), "multi-type members"
     assert any(len(i["prefixes"]) > 1 for i in items)
 
@@ -110,8 +114,20 @@ def test_population_has_the_odd_members(small):
 def test_names_are_fictitious_unique_and_locations_parse(full):
     names = full.names
     assert len(set(names)) == len(names)
-    real = ("Elsevier", "Springer", "Wiley", "Taylor", "Hindawi", "MDPI", "Sage", "Oxford",
-            "Cambridge", "Nature", "IEEE", "American")
+    real = (
+        "Elsevier",
+        "Springer",
+        "Wiley",
+        "Taylor",
+        "Hindawi",
+        "MDPI",
+        "Sage",
+        "Oxford",
+        "Cambridge",
+        "Nature",
+        "IEEE",
+        "American",
+    )
     assert not any(r.lower() in n.lower() for n in names for r in real)
     countries = {c[0] for c in COUNTRIES}
     last = [loc.rsplit(",", 1)[-1].strip() for loc in full.locations]
@@ -154,8 +170,7 @@ def test_country_effects(full):
     assert got["Indonesia/licenses"] > 10 * max(got["Japan/licenses"], 0.001)
     assert got["Indonesia/references"] < got["Japan/references"]
     # per-member view: typical Indonesian member high abstracts, typical Japanese member none
-    ja = np.flatnonzero((full.b_type == TYPE_INDEX["journal-article"])
-                        & (full.b_period == CURRENT))
+    ja = np.flatnonzero((full.b_type == TYPE_INDEX["journal-article"]) & (full.b_period == CURRENT))
     cov = full.b_counts[ja, E["abstracts"]] / full.b_n[ja]
     ctry = full.country[full.b_member[ja]]
     idn = next(i for i, c in enumerate(COUNTRIES) if c[0] == "Indonesia")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cache.settings import Settings, ensure_private_dir
+from cache.crossref.settings import Settings, ensure_private_dir
 
 
 def test_defaults_public_pool(tmp_path: Path) -> None:
@@ -58,7 +58,11 @@ def test_overrides_win_and_unknown_ones_fail(tmp_path: Path) -> None:
 
 
 def test_tuning_env_vars() -> None:
-    env = {"CROSSREF_TIMEOUT_S": "2.5", "CROSSREF_MAX_ATTEMPTS": "2", "CROSSREF_BACKOFF_BASE_S": "0.01"}
+    env = {
+        "CROSSREF_TIMEOUT_S": "2.5",
+        "CROSSREF_MAX_ATTEMPTS": "2",
+        "CROSSREF_BACKOFF_BASE_S": "0.01",
+    }
     s = Settings.from_env(environ=env)
     assert (s.timeout_s, s.max_attempts, s.backoff_base_s) == (2.5, 2, 0.01)
     with pytest.raises(ValueError, match="CROSSREF_MAX_ATTEMPTS"):

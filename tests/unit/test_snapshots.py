@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cache.errors import SnapshotError
-from cache.snapshots import (
+from cache.crossref.errors import SnapshotError
+from cache.store.snapshots import (
     COVERAGE_COLUMNS,
     MEMBER_COLUMNS,
     YEARS_COLUMNS,
@@ -50,7 +50,8 @@ def coverage_frame(ids: list[int]) -> pd.DataFrame:
         rows.append((i, "journal-article", "current", "orcids", 1, 4, 0.25))
         rows.append((i, "journal-article", "backfile", "orcids", 0, 0, np.nan))
     frame = pd.DataFrame(
-        rows, columns=["member_id", "content_type", "period", "metric", "covered", "total", "coverage"]
+        rows,
+        columns=["member_id", "content_type", "period", "metric", "covered", "total", "coverage"],
     )
     frame["source"] = "coverage-type"
     frame["ci_low"] = np.nan
@@ -88,7 +89,10 @@ def test_roundtrip_and_dtypes(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path)
     assert store.latest_id() is None and store.list() == []
     sid = store.publish(
-        members_frame([1, 2]), coverage_frame([1, 2]), {"source": "api", "requests": 3}, years_frame()
+        members_frame([1, 2]),
+        coverage_frame([1, 2]),
+        {"source": "api", "requests": 3},
+        years_frame(),
     )
     assert re.fullmatch(r"\d{8}T\d{6}Z-api", sid)
     assert (tmp_path / "snapshots" / "LATEST").read_text().strip() == sid
@@ -192,6 +196,7 @@ def test_crash_mid_publish_leaves_previous_latest(
 
         monkeypatch.setattr(Path, "write_text", write_text)
     else:
+
         def rename(src, dst):  # type: ignore[no-untyped-def]
             raise Crash("killed")
 
@@ -261,5 +266,9 @@ def test_load_errors(tmp_path: Path) -> None:
 def test_dirs_are_private(tmp_path: Path) -> None:
     store = SnapshotStore(tmp_path / "data")
     sid = publish(store, [1])
-    for path in (tmp_path / "data", tmp_path / "data" / "snapshots", tmp_path / "data" / "snapshots" / sid):
+    for path in (
+        tmp_path / "data",
+        tmp_path / "data" / "snapshots",
+        tmp_path / "data" / "snapshots" / sid,
+    ):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path

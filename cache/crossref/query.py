@@ -1,0 +1,58 @@
+"""Crossref's query vocabulary, shared by every job and by the mock: periods as publication-date
+filters and ``filter=`` clauses (REST API docs, "Filter names"; crossref-api.md §3).
+
+Pure: no HTTP, no disk. ``cache.crossref.client`` serialises with :func:`filter_param`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from metrics.scoring import PERIODS
+
+__all__ = ["PERIODS", "filter_param", "param_str", "parse_filter_clause", "period_filters"]
+
+
+def period_filters(period: str, current_year: int) -> dict[str, str]:
+    """Crossref's own period windows as ``/works`` filters.
+
+    ``current`` = published in ``current_year - 2`` or later (``from-pub-date``), ``backfile`` =
+    until ``current_year - 3`` (``until-pub-date``), ``all`` = no filter. Raises ``ValueError`` for
+    any other period.
+    """
+    if period == "current":
+        return {"from-pub-date": str(current_year - 2)}
+    if period == "backfile":
+        return {"until-pub-date": str(current_year - 3)}
+    if period == "all":
+        return {}
+    raise ValueError(f"unknown period {period!r}: use {', '.join(PERIODS)}")
+
+
+def parse_filter_clause(clause: str) -> dict[str, str]:
+    """``"license.version:vor,license.delay:0"`` → ``{"license.version": "vor", …}``."""
+    out: dict[str, str] = {}
+    for part in clause.split(","):
+        name, _, value = part.partition(":")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def param_str(value: Any) -> str:
+    """A query-parameter value as Crossref spells it (``True`` → ``"true"``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def filter_param(filters: Mapping[str, Any] | None) -> str:
+    """``{"member": 98, "has-orcid": True}`` → ``member:98,has-orcid:true``.
+
+    A list value repeats the filter name (Crossref ORs repeated names).
+    """
+    parts: list[str] = []
+    for name, value in (filters or {}).items():
+        values = value if isinstance(value, list | tuple) else [value]
+        parts.extend(f"{name}:{param_str(v)}" for v in values)
+    return ",".join(parts)
