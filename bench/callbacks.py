@@ -132,7 +132,8 @@ def subprocess_probe(data_dir: Path, mode: str) -> dict:
                 for per in ("current", "all"):
                     m = scoring.coverage_matrix(snap.coverage, ct, per)
                     scoring.composite(m)
-        print(json.dumps({{"start_s": start, "rss_mb": psutil.Process().memory_info().rss / 2**20}}))
+        rss_mb = psutil.Process().memory_info().rss / 2**20
+        print(json.dumps({{"start_s": start, "rss_mb": rss_mb}}))
     """)
     env = {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
@@ -369,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- report --------------------------------------------------------------------------
     print(
-        f"{'interaction':44} {'p50 ms':>7} {'p95 ms':>7} {'1st max':>8} {'KB':>7} | {'naive p50':>9} "
-        f"{'naive KB':>9} {'speed-up':>8} {'smaller':>8}"
+        f"{'interaction':44} {'p50 ms':>7} {'p95 ms':>7} {'1st max':>8} {'KB':>7} | "
+        f"{'naive p50':>9} {'naive KB':>9} {'speed-up':>8} {'smaller':>8}"
     )
     print("-" * 120)
     for name, ours, naive in rows:
@@ -389,19 +390,19 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print(
         f"{'CSV export, all matching rows (download)':44} {export_row['p50_ms']:7.1f} "
-        f"{export_row['p95_ms']:7.1f} {'':8} {export_row['max_kb']:7.1f} |  (a file download, not an "
-        "interaction)"
+        f"{export_row['p95_ms']:7.1f} {'':8} {export_row['max_kb']:7.1f} |  "
+        "(a file download, not an interaction)"
     )
     print(
-        "\n1st max = slowest first hit of an input (scoring a new type/period once per snapshot); p50/p95 "
-        "are steady state."
+        "\n1st max = slowest first hit of an input (scoring a new type/period once per snapshot); "
+        "p50/p95 are steady state."
     )
     print()
     worst_p95 = max(r[1]["p95_ms"] for r in rows)
     worst_kb = max(r[1]["max_kb"] for r in rows)
     print(
-        f"worst callback p95 {worst_p95:.1f} ms (target ≤ 100)   largest interaction payload {worst_kb:.1f} KB "
-        f"(target ≤ 300)"
+        f"worst callback p95 {worst_p95:.1f} ms (target ≤ 100)   "
+        f"largest interaction payload {worst_kb:.1f} KB (target ≤ 300)"
     )
     print(
         f"cold start (import app + load snapshot): {probe['start_s']:.2f} s (target ≤ 3)   naive "

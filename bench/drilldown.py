@@ -1,7 +1,7 @@
 """Benchmark: the work-level drill-down of one member at the polite pool's list limits.
 
-Runs ``cache.jobs.drilldown.drill_down`` (counts, per-year facets, samples, gap lists) against the mock
-Crossref API on 127.0.0.1 with 0.1 s latency and the polite list limits enforced *by the mock*
+Runs ``cache.jobs.drilldown.drill_down`` (counts, per-year facets, samples, gap lists) against the
+mock Crossref API on 127.0.0.1 with 0.1 s latency and the polite list limits enforced *by the mock*
 (3 requests/s, 3 in flight; a too-fast client gets 429s), for a mid-sized and a large member.
 
 Prints requests, wall time, the rate-limit floor (requests ÷ 3 per s) and the ratio to it, plus

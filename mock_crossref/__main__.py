@@ -1,4 +1,6 @@
-"""Run the mock Crossref API in the foreground: ``python -m mock_crossref [--port 8080] [--members 33000]``.
+"""Run the mock Crossref API in the foreground.
+
+    python -m mock_crossref [--port 8080] [--members 33000]
 
 The one CLI of the mock; its defaults are the demo population's (``mock.demo``), so the mock you
 start by hand serves the same members as the demo snapshot.

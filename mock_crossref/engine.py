@@ -14,8 +14,9 @@ pure function of ``(b, i)``:
 :class:`WorkEngine` evaluates those features with numpy over index arrays, so filter counts,
 facets, samples and pages are exact and fast; it builds full JSON records
 (:mod:`mock.records`) only for the works a response returns. Filters are parsed in
-:mod:`mock.query`; facet counting lives in :mod:`mock.facets`. The predicates of docs/architecture.md §4 hold on the records by construction,
-and the filters here implement exactly those semantics.
+:mod:`mock.query`; facet counting lives in :mod:`mock.facets`. The predicates of
+docs/architecture.md §4 hold on the records by construction, and the filters here implement
+exactly those semantics.
 """
 
 from __future__ import annotations

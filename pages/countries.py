@@ -1,4 +1,4 @@
-"""Countries: coverage by member country on a map (ISO3), DOI-weighted or member median, with a table.
+"""Countries: coverage by member country on a map (ISO3), DOI-weighted or median, with a table.
 
 URL: /countries?type=journal-article&period=current&metric=abstracts&how=doi_weighted|member_median
 """
@@ -131,8 +131,8 @@ def choropleth(df, s: dict) -> go.Figure:
             customdata=df[["members", "works"]].to_numpy(),
             colorbar={"title": {"text": f"{label} (%)"}, "ticksuffix": " %"},
             marker={"line": {"color": "white", "width": 0.4}},
-            hovertemplate="%{text}: %{z:.1f} %<br>%{customdata[0]:,} members, %{customdata[1]:,} works"
-            "<extra></extra>",
+            hovertemplate="%{text}: %{z:.1f} %<br>"
+            "%{customdata[0]:,} members, %{customdata[1]:,} works<extra></extra>",
         )
     )
     fig.update_layout(

@@ -67,8 +67,8 @@ def layout(type=None, period=None, funder=None, **kwargs):
             ui.section(
                 "Members ranked by funding metadata",
                 *ui.table_block(P),
-                description="Members with works of this type and period, ranked by works lacking funder "
-                "information. Percentages are shares of each member's works.",
+                description="Members with works of this type and period, ranked by works lacking "
+                "funder information. Percentages are shares of each member's works.",
             ),
             ui.section("Per funder", funder_section(state["funder"]), sid=f"{P}-per-funder"),
         ]
@@ -84,8 +84,8 @@ def funder_section(selected: str):
                 html.Span("No per-funder data loaded yet. Run "),
                 html.Code("python -m cache funder <id or name>"),
                 html.Span(
-                    " to load per-funder data (which publishers deposit this funder's IDs and award "
-                    "numbers); it appears here."
+                    " to load per-funder data (which publishers deposit this funder's IDs and "
+                    "award numbers); it appears here."
                 ),
             ],
             color="blue",

@@ -414,7 +414,7 @@ def distribution_figure(ct: str, per: str) -> go.Figure:
     prevent_initial_call=True,
 )
 def export_csv(n_clicks, state, request):
-    """CSV of every member matching the current filters and grid sort/filter (not just the block)."""
+    """CSV of every member matching the current filters and grid sort/filter (not one block)."""
     if not n_clicks or not facade.has_snapshot():
         return no_update
     state = parse(state or {})

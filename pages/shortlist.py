@@ -115,9 +115,10 @@ def layout(
             dcc.Location(id=f"{P}-location", refresh=False),
             ui.page_header(
                 "Award shortlist",
-                "Ranks members within peer groups the way the Crossref Metadata Awards do: GEM countries, "
-                "then small, medium and large members elsewhere. The composite is the weighted mean of "
-                "the metrics with works (weights below; defaults as published on the Methodology page).",
+                "Ranks members within peer groups the way the Crossref Metadata Awards do: "
+                "GEM countries, then small, medium and large members elsewhere. The composite is "
+                "the weighted mean of the metrics with works (weights below; defaults as published "
+                "on the Methodology page).",
             ),
             dmc.Card(
                 [
@@ -374,8 +375,8 @@ def enrichment_block(s: dict):
     return html.Div(
         [
             dmc.Text(
-                f"Members with ≥ {s['min_works']:,} works of this type and period in both snapshots; change "
-                "in percentage points of the composite score (weights above).",
+                f"Members with ≥ {s['min_works']:,} works of this type and period in both "
+                "snapshots; change in percentage points of the composite score (weights above).",
                 size="xs",
                 c="dimmed",
                 mb=4,

@@ -31,6 +31,7 @@ TYPES = (
     ("report", 2),
     ("component", 2),
 )
+KINDS = ("Press", "Publishing", "Society", "University")
 WORDS = [
     "analysis",
     "of",
@@ -241,7 +242,8 @@ def _license(rng: random.Random, year: int | None) -> list[dict]:
         elif rng.random() < 0.5:
             lic["start"] = {"date-parts": [[None]]}
         out.append(lic)
-    # the mock's invariant: a zero-delay licence that is not the vor one never sits next to a non-zero vor
+    # the mock's invariant: a zero-delay licence that is not the vor one never sits next to a
+    # non-zero vor
     vor_delays = {lic["delay-in-days"] for lic in out if lic["content-version"] == "vor"}
     if vor_delays and 0 not in vor_delays:
         for lic in out:
@@ -284,7 +286,7 @@ def make_members(n: int, seed: int) -> list[dict]:
         out.append(
             {
                 "id": mid,
-                "name": f"{rng.choice(WORDS).title()} {rng.choice(('Press', 'Publishing', 'Society', 'University'))} {mid}",
+                "name": f"{rng.choice(WORDS).title()} {rng.choice(KINDS)} {mid}",
                 "prefix": f"10.{10000 + mid}",
                 "profile": rng.random(),
             }

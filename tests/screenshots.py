@@ -1,4 +1,4 @@
-"""Screenshots of every page at 1440×900 (plus a -full.png of the whole page), for looking at the UI.
+"""Screenshots of every page at 1440×900 (plus a -full.png of the whole page), to look at the UI.
 
     python -m tests.screenshots [--out screenshots] [--data-dir DIR] [--members 1500]
 

@@ -3,7 +3,8 @@
 Crossref error shapes (real bodies in shared/fixtures/crossref/errors/):
 
 * 400 ``{"status":"failed","message-type":"validation-failure","message":[{type,value,message}…]}``
-* 404 ``{"status":"failed","message-type":"resource-failure","message":[{"type":"cursor-invalid",…}]}``
+* 404 ``{"status":"failed","message-type":"resource-failure",
+  "message":[{"type":"cursor-invalid",…}]}``
 * 404 ``text/plain`` ``Resource not found.`` (unknown member id)
 * 429 JSON or HTML (``<h1>429 Too Many Requests</h1> You have sent too many requests…``)
 * 5xx ``{"status":"error","message-type":"exception","message":{name,description,message,stack}}``

@@ -49,7 +49,7 @@ def default_data_dir(environ: dict[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """All knobs of the data layer. Build with :meth:`from_env`; derive with ``dataclasses.replace``."""
+    """All knobs of the data layer. Build with :meth:`from_env`, derive with ``replace``."""
 
     api_url: str = DEFAULT_API_URL
     mailto: str = ""

@@ -1,9 +1,10 @@
 """The one package pages read data through.
 
-Pages never open files, never call Crossref and never run scoring themselves: they call the functions
-re-exported here (`from cache import facade; facade.view(...)`). Everything is memoised per snapshot
-id, and the heavy scoring for one (content type, period) is computed once per snapshot and kept
-in-process (`view()`), so a callback only filters, sorts and slices frames that already exist.
+Pages never open files, never call Crossref and never run scoring themselves: they call the
+functions re-exported here (`from cache import facade; facade.view(...)`). Everything is
+memoised per snapshot id, and the heavy scoring for one (content type, period) is computed
+once per snapshot and kept in-process (`view()`), so a callback only filters, sorts and slices
+frames that already exist.
 
 One module per responsibility:
 

@@ -1,4 +1,4 @@
-"""Award shortlist (top members per peer group, user weights) and enrichment (change between snapshots)."""
+"""Award shortlist (top members per peer group, user weights) and change between snapshots."""
 
 from __future__ import annotations
 

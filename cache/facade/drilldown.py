@@ -55,7 +55,7 @@ def _num(x: Any) -> float:
 
 @dataclass
 class Drilldown:
-    """A saved drill-down result (the document of `cache.jobs.drilldown.drill_down`) with query helpers."""
+    """A saved drill-down result (from `cache.jobs.drilldown.drill_down`) with query helpers."""
 
     doc: dict
     _cache: dict = field(default_factory=dict, repr=False)
@@ -103,7 +103,7 @@ class Drilldown:
         return 0.0 if math.isnan(d) else d
 
     def period_text(self, period: str) -> str:
-        """The years of a period ('2024–2026', 'up to 2023', 'in any year'), from the result's year."""
+        """The years of a period ('2024–2026', 'up to 2023', 'in any year') for the result."""
         y = self.current_year
         if y is None:
             return {"current": "in the last 3 years", "backfile": "before the last 3 years"}.get(

@@ -1,4 +1,4 @@
-"""Overview: the league table (filter, sort, slice on the server), its CSV, headline, distribution."""
+"""Overview: the league table (server-side filter, sort, slice), its CSV, headline, distribution."""
 
 from __future__ import annotations
 

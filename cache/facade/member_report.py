@@ -90,7 +90,7 @@ def _is_depth(key: str) -> bool:
 
 
 def value_text(row) -> str:
-    """A member value as shown: '42.0 %', '≈ 42 % (95 % CI 33–52 %, n = 100)', 'not measured', '—'."""
+    """A value as shown: '42.0 %', '≈ 42 % (95 % CI 33–52 %, n = 100)', 'not measured', '—'."""
     status = row.get("status")
     if status == "not measured":
         return "not measured"

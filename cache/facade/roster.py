@@ -46,7 +46,7 @@ def member_name(member_id: int) -> str:
 
 
 def search_members(query: Any, limit: int = 20, keep: Iterable[Any] = ()) -> list[dict]:
-    """Options for a server-side searched select: name substring or exact id; `keep` stays listed."""
+    """Options for a server-searched select: name substring or exact id; `keep` stays listed."""
     if not has_snapshot():
         return []
     m = members()

@@ -1,4 +1,4 @@
-"""Vocabulary: metric keys and labels, content types, periods, size tiers, countries, methodology."""
+"""Vocabulary: metric keys and labels, content types, periods, size tiers, countries, method."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def serves_demo(settings: Settings) -> bool:
 
 @contextlib.contextmanager
 def crossref_settings(settings: Settings) -> Iterator[Settings]:
-    """``settings`` as they are, or (on demo data) pointing at the demo mock while the block runs."""
+    """``settings`` as they are, or (on demo data) aimed at the demo mock while the block runs."""
     meta = latest_meta(settings)
     if meta.get("source") != "demo" or settings.api_url != DEFAULT_API_URL:
         yield settings

@@ -1,1 +1,1 @@
-"""Small shared factories for the pages: theme, figure template, grid, badges, metric help, params."""
+"""Shared factories for the pages: theme, figure template, grid, badges, metric help, params."""

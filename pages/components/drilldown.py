@@ -286,7 +286,7 @@ def metric_block(dd, content_type: str, period: str):
 
 
 def bar(r):
-    """A coverage bar: solid for exact counts, striped and lighter (with the interval) for estimates."""
+    """A coverage bar: solid for exact counts, striped and lighter (with interval) for estimates."""
     if r.status not in ("measured", "estimate") or r.value is None or math.isnan(r.value):
         return None
     value = max(0.0, min(100.0, r.value * 100))

@@ -1,4 +1,6 @@
-"""pytest fixtures for page and facade tests (load with `pytest_plugins = ("tests.browser.fixtures",)`).
+"""pytest fixtures for page and facade tests.
+
+Load with `pytest_plugins = ("tests.browser.fixtures",)`.
 
 synthetic_dir: a module-scoped data dir with one synthetic snapshot; use_synthetic: re-points the
 facade at it for each test; two_snapshots: a data dir with two snapshots (change, enrichment).

@@ -1,4 +1,4 @@
-"""Bulk ingest of works files (cache/jobs/bulk/): real public-data samples, malformed input, SQL = predicates.
+"""Bulk ingest of works files (cache/jobs/bulk/): real samples, malformed input, SQL = predicates.
 
 The expected counts for the public-data samples below were read off the records by hand (see
 the comment above each table); they are not computed by the code under test.

@@ -90,7 +90,8 @@ def make_client(
             "rows-not-integer.2026-06.json",
             400,
             ValidationFailure,
-            "Integer specified as things but must be a positive integer less than or equal to 1000.",
+            "Integer specified as things but must be a positive integer less than or equal to "
+            "1000.",
             "integer-not-valid",
         ),
         (

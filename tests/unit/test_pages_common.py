@@ -1,4 +1,4 @@
-"""Every page: layouts callable with no args and with hostile query args; ids namespaced; no HTML."""
+"""Every page: layouts callable with no or hostile query args; ids namespaced; no raw HTML."""
 
 from __future__ import annotations
 

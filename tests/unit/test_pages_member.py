@@ -1,10 +1,10 @@
 """Member report: not-found handling, report callback, figures, and the work-level drill-down.
 
 The work-level tests share one module-scoped data dir (`env`): the real refresh against
-`MockCrossref(Population(n_members=300))`, `cache.jobs.drilldown.drill_down` for a member with a few hundred
-current works (saved with `drilldowns.save`), and a second snapshot whose coverage table also carries
-that drill-down's rows (so the report has `filter` and `sample` rows to show). The callbacks are
-called directly.
+`MockCrossref(Population(n_members=300))`, `cache.jobs.drilldown.drill_down` for a member with a
+few hundred current works (saved with `drilldowns.save`), and a second snapshot whose coverage
+table also carries that drill-down's rows (so the report has `filter` and `sample` rows to
+show). The callbacks are called directly.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def test_search_and_navigation(use_synthetic):
     assert m.go_to_member("javascript:alert(1)") is m.no_update
 
 
-# -------------------------------------------------------------------------------------------- work-level drill-down
+# ---------------------------------------------------------------------------- work-level drill-down
 
 ESTIMATE_RE = re.compile(r"^≈ \d+ % \(95 % CI \d+–\d+ %, n = [\d,]+ (works|authors)\)$")
 
@@ -345,7 +345,7 @@ def test_gap_grid_and_csv(wl_env):
 
 
 def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
-    """Titles and DOIs from Crossref are untrusted: plain strings in the grid, neutralised in CSV."""
+    """Titles and DOIs from Crossref are untrusted: plain strings in the grid, neutral in CSV."""
     from cache import facade
     from cache.store import drilldowns
 

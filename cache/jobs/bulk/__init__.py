@@ -8,8 +8,8 @@ Both public-data formats are read, whatever the file name says (the content is s
 * ``{"items": [ … ]}`` per file (the 2020–2024 chunks of 3,000 records, often pretty-printed).
 
 Every metric of the registry that can be measured on a work (presence metrics and the depth
-metric, see :mod:`cache.jobs.bulk.sql`) is computed in DuckDB per member × content type × issued year,
-then rolled up to the periods of docs/architecture.md §5 (`current`, `backfile`, `all`; works
+metric, see :mod:`cache.jobs.bulk.sql`) is computed in DuckDB per member × content type × issued
+year, then rolled up to the periods of docs/architecture.md §5 (`current`, `backfile`, `all`; works
 with no issued year count only in `all`).
 
 Design (measured on 2 cores, see bench/bulk.py):
@@ -42,11 +42,14 @@ Design (measured on 2 cores, see bench/bulk.py):
   (tests/unit/test_bulk.py) and, per member, against the mock API's filter counts
   (tests/integration/test_reconcile.py).
 
-Modules: :mod:`~cache.jobs.bulk.results` (what an ingest returns), :mod:`~cache.jobs.bulk.inputs` (file
-discovery, sniffing, decompression), :mod:`~cache.jobs.bulk.sql` (the per-metric SQL),
-:mod:`~cache.jobs.bulk.job` (the DuckDB session and partial aggregates), :mod:`~cache.jobs.bulk.fast` and
-:mod:`~cache.jobs.bulk.stream` (the two paths), :mod:`~cache.jobs.bulk.tables` (the final tables),
-:mod:`~cache.jobs.bulk.pipeline` (:func:`ingest`), :mod:`~cache.jobs.bulk.evaluate` (the SQL per record).
+Modules: :mod:`~cache.jobs.bulk.results` (what an ingest returns),
+:mod:`~cache.jobs.bulk.inputs` (file discovery, sniffing, decompression),
+:mod:`~cache.jobs.bulk.sql` (the per-metric SQL),
+:mod:`~cache.jobs.bulk.job` (the DuckDB session and partial aggregates),
+:mod:`~cache.jobs.bulk.fast` and :mod:`~cache.jobs.bulk.stream` (the two paths),
+:mod:`~cache.jobs.bulk.tables` (the final tables),
+:mod:`~cache.jobs.bulk.pipeline` (:func:`ingest`),
+:mod:`~cache.jobs.bulk.evaluate` (the SQL per record).
 """
 
 from cache.jobs.bulk.evaluate import evaluate_records

@@ -7,10 +7,11 @@ tests run both on the same records and require identical answers.
 
 The expressions read one parsed work ``w`` (a row of ``read_ndjson(columns=WORK_COLUMNS_SQL)``
 on the fast path, ``from_json(line, WORK_STRUCTURE)`` on the streaming path: the same struct)
-and a few helper columns computed once per work (:data:`HELPER_SQL`). Scalars the registry type-checks
-(``isinstance(v, str)``, ``is True``, ``as_int``) are read as ``JSON`` so the SQL can apply the
-same checks: ``js(j)`` is the string value of a JSON string and NULL for anything else, so a
-number or a list where a string belongs does not count, exactly as in Python.
+and a few helper columns computed once per work (:data:`HELPER_SQL`). Scalars the registry
+type-checks (``isinstance(v, str)``, ``is True``, ``as_int``) are read as ``JSON`` so the SQL
+can apply the same checks: ``js(j)`` is the string value of a JSON string and NULL for
+anything else, so a number or a list where a string belongs does not count, exactly as in
+Python.
 
 Known, deliberate difference (shape drift not seen in Crossref data): where the registry reads
 a lone object in place of a list as a one-element list (``metrics.base.as_list``), DuckDB reads
