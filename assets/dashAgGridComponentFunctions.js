@@ -34,7 +34,7 @@ dagcomponentfuncs.MemberLink = function (props) {
     );
 };
 
-/* A DOI as a link to https://doi.org/<DOI>. The DOI is untrusted text: it is only ever a child
+/* A DOI as a link to https://doi.org/<DOI> (as plain text on demo data). The DOI is untrusted text: it is only ever a child
    string (escaped by React) and, percent-encoded segment by segment, the path of a fixed
    https://doi.org/ URL, so no other scheme or host can come out of it. */
 dagcomponentfuncs.DoiLink = function (props) {
@@ -44,6 +44,14 @@ dagcomponentfuncs.DoiLink = function (props) {
     var doi = String(props.value);
     if (!/^10\.[0-9]{4,9}\//.test(doi)) {
         return React.createElement('span', null, doi);
+    }
+    // demo data (the header shows the demo badge): fictitious DOIs have no doi.org record
+    if (document.querySelector('.demo-badge')) {
+        return React.createElement(
+            'span',
+            {className: 'doi-demo', title: 'Fictitious DOI (demo data): it has no doi.org record'},
+            doi
+        );
     }
     var href = 'https://doi.org/' + doi.split('/').map(encodeURIComponent).join('/');
     return React.createElement(

@@ -1,7 +1,8 @@
 """Benchmark: bulk scoring of a works JSONL.gz (cache/jobs/bulk/) vs a plain Python loop.
 
     python bench/bulk.py [--works 200000] [--seed 7] [--generator auto|mock|synthetic]
-                         [--scale 4] [--repeat 2] [--threads N] [--data FILE] [--keep DIR]
+                         [--scale 4] [--repeat 2] [--real-works 20000] [--threads N]
+                         [--data FILE] [--keep DIR]
 
 1. Writes a seeded JSONL.gz of ``--works`` realistic works: the mock Crossref API's own work
    generator (``mock``: whole records with references, abstracts, funders, licences …)
@@ -15,8 +16,14 @@
 Steps 2 and 3 on the 1x file are each the best of ``--repeat`` runs (default 2), because other
 processes on a shared machine add noise; CPU seconds are printed too.
 
+4. Records of realistic size (``--real-works``, default 10,000): real Crossref records from
+   tests/fixtures (5-40 KB of JSON each) under new DOIs, one in six with 100-250 real
+   reference entries, scored in a child process.
+
 Prints works/s for both (target: bulk ≥ 3x the baseline), whether the two agree on every
-metric total, and the peak RSS of bulk scoring at 1x and at ``--scale``x (target: grows < 1.5x).
+metric total, the peak RSS of bulk scoring at 1x and at ``--scale``x (target: grows < 1.5x),
+and for the 1x and the realistic file the decompression floor: the time to just gunzip the same
+file (zlib, in this process), measured in the same run, next to the bulk time.
 Both measured in the same run on the same machine; the whole bench takes about 2 minutes.
 """
 
@@ -71,6 +78,94 @@ def write_synthetic_works(path: Path, n: int, seed: int, current_year: int) -> s
 
     write_jsonl_gz(path, n, seed, current_year=current_year, members=400, compresslevel=6)
     return "tests/bulkdata.py generator, 400 members"
+
+
+def real_templates() -> list[dict]:
+    """Every distinct real record in tests/fixtures (saved /works responses, public-data
+    chunks, the cases) and a pool of their real reference entries."""
+    fx = ROOT / "tests" / "fixtures"
+    out: list[dict] = []
+    for path in sorted((fx / "crossref" / "works").glob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))
+        msg = body["message"]
+        out += msg["items"] if body["message-type"] == "work-list" else [msg]
+    for path in sorted((fx / "crossref" / "public-data").glob("*.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            if path.name.endswith(".jsonl.gz"):
+                out += [json.loads(line) for line in fh if line.strip()]
+            else:
+                out += json.load(fh)["items"]
+    for name in ("02-peerj-unspecified-cc-licence.json", "15-component-and-dataset-types.json"):
+        doc = json.loads((fx / "cases" / name).read_text(encoding="utf-8"))
+        out += doc if isinstance(doc, list) else [doc]
+    seen: set[str] = set()
+    unique = []
+    for w in out:
+        doi = str(w.get("DOI", "")).lower()
+        if doi and doi not in seen and w.get("member"):
+            seen.add(doi)
+            unique.append(w)
+    return unique
+
+
+def write_real_works(path: Path, n: int, seed: int) -> tuple[int, float, int]:
+    """``n`` works of realistic size derived from the real fixture records: each is a real
+    record under a new DOI (and one of 300 member ids); one in six gets 100-250 references
+    (real reference entries from the fixtures), as many real articles have. The JSON of each
+    template is built once and spliced, so writing is cheap.
+    Returns (distinct templates, mean bytes per work, works with >= 100 references)."""
+    import random
+
+    rng = random.Random(seed)
+    templates = real_templates()
+    pool = [json.dumps(r, separators=(",", ":")) for t in templates for r in t.get("reference", [])]
+    bodies = []
+    for t in templates:
+        rest = {k: v for k, v in t.items() if k not in ("DOI", "member", "reference")}
+        bodies.append((t["DOI"], t.get("reference", []), json.dumps(rest, separators=(",", ":"))))
+    total = many = 0
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as fh:
+        for i in range(n):
+            doi, refs, body = rng.choice(bodies)
+            if pool and rng.random() < 1 / 6:
+                k = rng.randint(100, 250)
+                ref_json = "[" + ",".join(rng.choices(pool, k=k)) + "]"
+                head = f'"reference":{ref_json},"references-count":{k},'
+                many += 1
+            else:
+                head = f'"reference":{json.dumps(refs, separators=(",", ":"))},' if refs else ""
+            member = rng.randrange(1, 301)
+            line = f'{{"DOI":{json.dumps(f"{doi}.b{i}")},"member":{member},{head}{body[1:]}\n'
+            total += len(line)
+            fh.write(line)
+    return len(templates), total / max(n, 1), many
+
+
+def gunzip_floor(path: Path) -> tuple[float, int]:
+    """Seconds to just decompress ``path`` (zlib, output discarded) and its decompressed bytes."""
+    import zlib
+
+    t0 = time.perf_counter()
+    dec = zlib.decompressobj(wbits=31)
+    size = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            size += len(dec.decompress(chunk))
+            while dec.eof and dec.unused_data:
+                rest = dec.unused_data
+                dec = zlib.decompressobj(wbits=31)
+                size += len(dec.decompress(rest))
+    return time.perf_counter() - t0, size
+
+
+def report_floor(label: str, path: Path, bulk: dict) -> None:
+    floor_s, raw = gunzip_floor(path)
+    rate = bulk["works"] / bulk["seconds"]
+    print(
+        f"{label}: gunzip alone {floor_s:.2f} s ({raw / 1e6 / floor_s:,.0f} MB/s of JSON); "
+        f"bulk {bulk['seconds']:.2f} s = {bulk['seconds'] / floor_s:.1f}x the decompression "
+        f"floor ({raw / 1e6 / bulk['seconds']:,.0f} MB/s of JSON, {rate:,.0f} works/s)"
+    )
 
 
 def make_file(path: Path, n: int, seed: int, current_year: int, generator: str) -> str:
@@ -173,6 +268,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: cores)")
     ap.add_argument("--current-year", type=int, default=2026)
     ap.add_argument("--repeat", type=int, default=2, help="best of N runs (1x file)")
+    ap.add_argument(
+        "--real-works", type=int, default=10_000, help="works of realistic size (from fixtures)"
+    )
     ap.add_argument("--data", type=Path, default=None, help="use this .jsonl.gz instead")
     ap.add_argument("--keep", type=Path, default=None, help="keep the generated file here")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -236,6 +334,26 @@ def main() -> None:
             f"bulk {args.scale}x ({bn['works']:,} works): {bn['seconds']:.2f} s, "
             f"{raten:,.0f} works/s (CPU {bn['cpu']:.2f} s), peak RSS {bn['maxrss_mb']:.0f} MB"
         )
+
+        report_floor("decompression floor, 1x file", one, b1)
+
+        # records of realistic size, derived from the real fixture records
+        real = tmp / "works-real.jsonl.gz"
+        n_tpl, mean_b, many = write_real_works(real, args.real_works, args.seed)
+        print()
+        print(
+            f"realistic records: {args.real_works:,} works from {n_tpl} real fixture records, "
+            f"{mean_b / 1e3:.1f} KB/work on average, {many:,} with 100-250 references, "
+            f"{real.stat().st_size / 1e6:.1f} MB gzip"
+        )
+        br = run_child(real, args.current_year, args.threads)
+        print(
+            f"bulk realistic ({br['works']:,} works): {br['seconds']:.2f} s, "
+            f"{br['works'] / br['seconds']:,.0f} works/s (CPU {br['cpu']:.2f} s), "
+            f"peak RSS {br['maxrss_mb']:.0f} MB"
+        )
+        report_floor("decompression floor, realistic records", real, br)
+        print()
 
         speed = rate1 / base_rate
         cpu_speed = (base_cpu / n_base) / (b1["cpu"] / b1["works"])

@@ -1,8 +1,9 @@
 """Benchmark: the work-level drill-down of one member at the polite pool's list limits.
 
-Runs ``cache.jobs.drilldown.drill_down`` (counts, per-year facets, samples, gap lists) against the
-mock Crossref API on 127.0.0.1 with 0.1 s latency and the polite list limits enforced *by the mock*
-(3 requests/s, 3 in flight; a too-fast client gets 429s), for a mid-sized and a large member.
+Runs ``cache.jobs.drilldown.fetch`` (totals, counts, per-year facets, samples and gap lists per
+content type) against the mock Crossref API on 127.0.0.1 with 0.1 s latency and the polite list
+limits enforced *by the mock* (3 requests/s, 3 in flight; a too-fast client gets 429s), for a
+mid-sized and a large member. Also prints the planned requests by kind.
 
 Prints requests, wall time, the rate-limit floor (requests ÷ 3 per s) and the ratio to it, plus
 the naive baseline of fetching every work of the member with a cursor (1000 per page) and
@@ -76,6 +77,8 @@ def main() -> None:
             total = sum(member["counts-type"]["all"].values())
             naive = 1 + math.ceil(total / 1000)
             print(f"member {member['id']} ({total:,} works, types {', '.join(result['types'])})")
+            plan = ", ".join(f"{k}={v}" for k, v in result["requests_by_kind"].items())
+            print(f"  planned requests by kind: {plan} (gap lists: first pages)")
             print(
                 f"  drill-down: requests={stats.requests} wall={wall:.1f}s "
                 f"floor={floor:.1f}s ratio={wall / floor:.2f}x 429s={stats.http_429} "

@@ -22,8 +22,10 @@ from metrics import (
     links,
     orcid,
     references,
+    relations,
     ror,
     trials,
+    updates,
 )
 from metrics.base import CROSSREF_COVERAGE_KEYS, FAMILIES, Metric, Work, issued_year, period_of
 
@@ -57,6 +59,8 @@ _MODULES = (
     licences,
     descriptions,
     trials,
+    relations,
+    updates,
 )
 
 

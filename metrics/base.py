@@ -47,6 +47,8 @@ FAMILIES: dict[str, str] = {
     "licences": "Licences",
     "descriptions": "Descriptions",
     "trials": "Clinical trials",
+    "relations": "Relations",
+    "updates": "Updates and retractions",
 }
 
 Kind = Literal["presence", "depth"]
@@ -63,7 +65,12 @@ class Metric:
       that have no boolean filter (no negated form exists);
     * ``predicate(work)``: evaluated on one work record (samples, harvested pages, bulk files);
     * ``share(work)``: for depth metrics, ``(numerator, denominator)`` per work; the value for a
-      set of works is Σnum/Σden.
+      set of works is Σnum/Σden;
+    * ``sample_only_reason``: for metrics no `/works` filter can count exactly, why not (shown
+      next to their sample estimates, which carry a Wilson interval).
+
+    A ``count_filter`` may repeat one filter name (``license.version:vor,license.version:
+    unspecified``): Crossref ORs a repeated name, so it is still one exact request.
     """
 
     key: str
@@ -79,6 +86,7 @@ class Metric:
     share: Share | None = field(default=None, compare=False, repr=False)
     kind: Kind = "presence"
     default_weight: float = 0.0
+    sample_only_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -97,9 +105,12 @@ class Metric:
             raise ValueError(f"metric {self.key!r} has no way to be measured")
         if self.default_weight < 0:
             raise ValueError(f"metric {self.key!r}: negative default weight")
+        if self.sample_only_reason and (self.measurable_by_filter or self.coverage_key):
+            raise ValueError(f"metric {self.key!r} has a filter, so it is not sample-only")
 
     @property
     def family_label(self) -> str:
+        """The family's display name from :data:`FAMILIES` (e.g. ``"ORCID iDs"``)."""
         return FAMILIES[self.family]
 
     @property
@@ -109,15 +120,18 @@ class Metric:
 
     @property
     def measurable_by_filter(self) -> bool:
+        """True when a `/works` filter counts it (``works_filter`` or ``count_filter``): exact."""
         return self.works_filter is not None or self.count_filter is not None
 
     @property
     def measurable_on_works(self) -> bool:
+        """True when it can be evaluated on one work record (``predicate`` or ``share``)."""
         return self.predicate is not None or self.share is not None
 
     @property
-    def in_default_composite(self) -> bool:
-        return self.default_weight > 0
+    def estimated_by_sample(self) -> bool:
+        """True when only work records can measure it (no summary key, no `/works` filter)."""
+        return self.measurable_on_works and not (self.coverage_key or self.measurable_by_filter)
 
     def gap_filter(self, has: bool = True) -> str | None:
         """The `/works` filter clause selecting works with (``has=True``) or without it.
@@ -144,11 +158,18 @@ class Metric:
         if self.works_filter:
             parts.append(f"`/works` filter `{self.works_filter}:true` / `:false`")
         if self.count_filter:
-            parts.append(f"`/works` count filter `{self.count_filter}`")
+            names = [part.partition(":")[0] for part in self.count_filter.split(",")]
+            repeated = len(set(names)) < len(names)
+            parts.append(
+                f"`/works` count filter `{self.count_filter}`"
+                + (" (one request; Crossref ORs the repeated filter name)" if repeated else "")
+            )
         if self.share is not None:
             parts.append("work records (Σ numerator / Σ denominator)")
         elif self.predicate is not None:
             parts.append("work records (predicate)")
+        if self.estimated_by_sample:
+            parts.append("no exact `/works` count: a sample estimate in drill-downs")
         return "; ".join(parts)
 
 
@@ -181,6 +202,7 @@ def nonblank(value: Any) -> bool:
 
 
 def lower(value: Any) -> str:
+    """A string stripped and lower-cased; ``""`` for anything that is not a string."""
     return value.strip().lower() if isinstance(value, str) else ""
 
 
@@ -192,6 +214,7 @@ def any_nonblank(value: Any) -> bool:
 
 
 def positive_int(value: Any) -> bool:
+    """True for a number > 0 or a digit string > 0 (``reference-count``); bools are not numbers."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int | float):
@@ -228,10 +251,12 @@ def contributors(work: Work, roles: tuple[str, ...] = CONTRIBUTOR_ROLES) -> Iter
 
 
 def authors(work: Work) -> list[dict]:
+    """The dict entries of the work's ``author`` list (people and organisations); ``[]`` if none."""
     return list(dicts(work.get("author"))) if isinstance(work, dict) else []
 
 
 def has_orcid(contributor: dict) -> bool:
+    """True when the contributor's ``ORCID`` is a non-blank string (either URL scheme)."""
     return nonblank(contributor.get("ORCID"))
 
 
@@ -266,6 +291,7 @@ def affiliation_present(aff: dict) -> bool:
 
 
 def funders(work: Work) -> list[dict]:
+    """The dict entries of the work's ``funder`` list; ``[]`` when absent or not a list."""
     return list(dicts(work.get("funder"))) if isinstance(work, dict) else []
 
 
@@ -288,14 +314,17 @@ def funder_doi_assertions(funder: dict) -> Iterator[str]:
 
 
 def funder_has_doi(funder: dict) -> bool:
+    """A Funder Registry DOI in the legacy ``DOI`` field or as an ``id[]`` entry of type DOI."""
     return nonblank(funder.get("DOI")) or bool(funder_ids(funder, "doi"))
 
 
 def funder_has_ror(funder: dict) -> bool:
+    """An ``id[]`` entry of ``id-type`` ROR on the funder."""
     return bool(funder_ids(funder, "ror"))
 
 
 def funder_has_award(funder: dict) -> bool:
+    """A non-blank ``award`` (string or list) or ``award-info[].award-number`` on the funder."""
     if any_nonblank(funder.get("award")):
         return True
     return any(any_nonblank(info.get("award-number")) for info in dicts(funder.get("award-info")))
@@ -305,14 +334,17 @@ def funder_has_award(funder: dict) -> bool:
 
 
 def licences(work: Work) -> list[dict]:
+    """The dict entries of the work's ``license`` list; ``[]`` when absent or not a list."""
     return list(dicts(work.get("license"))) if isinstance(work, dict) else []
 
 
 def links(work: Work) -> list[dict]:
+    """The dict entries of the work's ``link`` list; ``[]`` when absent or not a list."""
     return list(dicts(work.get("link"))) if isinstance(work, dict) else []
 
 
 def link_applications(work: Work) -> set[str]:
+    """The ``link[].intended-application`` values, lower-cased (e.g. ``{"text-mining"}``)."""
     return {lower(link.get("intended-application")) for link in links(work)}
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from metrics.base import (
     Metric,
     Work,
     as_list,
+    dicts,
     funder_doi_assertions,
     funder_has_award,
     funder_has_doi,
     funder_has_ror,
     funders,
+    nonblank,
 )
 
 _URL = (
@@ -53,6 +57,45 @@ has_crossref_asserted_funder = _doi_asserted_by("crossref")
 def has_award(work: Work) -> bool:
     """Any funder with a non-empty ``award`` or ``award-info[].award-number``."""
     return any(funder_has_award(funder) for funder in funders(work))
+
+
+#: A DOI as deposited in an award field: bare ``10.x/y``, ``doi:10.x/y`` or a doi.org URL.
+#: (``\s`` is Python's str.isspace(); ``[0-9]``, not ``\d``, so other scripts' digits do not count:
+#: the bulk SQL spells the same pattern in RE2, cache.jobs.bulk.sql._DOI_RE)
+DOI_PATTERN = re.compile(
+    r"^\s*(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?10\.[0-9]{4,9}/\S+\s*$", re.I
+)
+_GRANTS_URL = "https://www.crossref.org/documentation/research-nexus/grants/"
+
+
+def is_doi(value: object) -> bool:
+    """A string that is a DOI (``10.35802/212220``, ``https://doi.org/10.35802/212220``,
+    ``doi:10.…``); award numbers such as ``DE-SC0013599`` are not."""
+    return isinstance(value, str) and DOI_PATTERN.match(value) is not None
+
+
+def funder_grant_dois(funder: dict) -> list[str]:
+    """The grant DOIs linked from one funder entry.
+
+    Our reading of the shape (Crossref's Grant Linking System asks publishers to deposit the
+    grant's DOI as the award number): an ``award`` value or an ``award-info[].award-number``
+    value that is a DOI, or a non-blank ``award-info[].DOI``.
+    """
+    found = [v.strip() for v in as_list(funder.get("award")) if is_doi(v)]
+    if isinstance(funder.get("award"), str) and is_doi(funder["award"]):
+        found.append(funder["award"].strip())
+    for info in dicts(funder.get("award-info")):
+        number = info.get("award-number")
+        values = [number] if isinstance(number, str) else as_list(number)
+        found += [v.strip() for v in values if is_doi(v)]
+        if nonblank(info.get("DOI")):
+            found.append(info["DOI"].strip())
+    return found
+
+
+def has_grant_id(work: Work) -> bool:
+    """Any funder entry linking a registered grant by its DOI (:func:`funder_grant_dois`)."""
+    return any(funder_grant_dois(funder) for funder in funders(work))
 
 
 METRICS = (
@@ -141,5 +184,25 @@ METRICS = (
         works_filter="has-award",
         predicate=has_award,
         default_weight=0.08,
+    ),
+    Metric(
+        key="grant-ids",
+        label="Grant IDs",
+        family="funding",
+        description=(
+            "Works whose funding metadata links a registered grant by its DOI (an award number "
+            "that is a grant DOI, or an `award-info` DOI), as counted by Crossref's "
+            "`with_grant_id`."
+        ),
+        why=(
+            "A grant DOI identifies the award itself, so funders can follow every output of a "
+            "grant without matching free-text award numbers."
+        ),
+        improve_url=_GRANTS_URL,
+        predicate=has_grant_id,
+        sample_only_reason=(
+            "`award.number` only matches one given number; no `/works` filter selects awards "
+            "that are grant DOIs, so this is measured on work records."
+        ),
     ),
 )

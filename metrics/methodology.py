@@ -7,6 +7,7 @@ cannot disagree with the scores. Pure: returns a Markdown string.
 from __future__ import annotations
 
 from metrics import COVERAGE_KEYS, FAMILIES, REGISTRY, by_family
+from metrics.licences import OTHER_OPEN_LICENCES
 from metrics.scoring import (
     ALL_TYPES,
     CONTENT_MIX_DOMINANCE,
@@ -69,6 +70,64 @@ def _why_list() -> list[str]:
     return lines
 
 
+def _licence_lines() -> list[str]:
+    """The licence rules and the list of recognised open licences, with their sources."""
+    sample_only = ", ".join(f"`{m.key}`" for m in by_family()["licences"] if m.estimated_by_sample)
+    lines = [
+        "## Licences",
+        "",
+        "The licence metrics follow Crossref's licence guidance (the REST API format docs and "
+        "Crossref's guide to licence metadata for funder mandates, "
+        "`funder_kpi_metadata_best_practice.md` in CrossRef/rest-api-doc):",
+        "",
+        "- **Versions.** A licence deposited without `applies_to` is shown by the REST API as "
+        "`content-version: unspecified` and applies to every version of the work. So a licence "
+        "applies to the version of record when its version is `vor` or `unspecified`, to the "
+        "accepted manuscript when it is `am` or `unspecified`, and to text and data mining when "
+        "it is `tdm` or `unspecified`. A fully open publisher that deposits one CC BY licence "
+        "without a version (PeerJ, PLOS) has a version-of-record licence on every work.",
+        "- **Openness comes from the licence, not the delay.** `delay-in-days` is only the "
+        "number of days from publication to the licence `start`; it says nothing about what the "
+        "licence allows. A link to a publisher's general terms and conditions with delay 0 is "
+        "not open access. *Version of record open from publication* needs one licence that is "
+        "open, applies to the version of record and starts on or before publication "
+        "(`delay-in-days` 0); *Accepted manuscript openly licensed* needs one open licence "
+        "that applies to the accepted manuscript and has a start date (green open access "
+        "whose embargo end can be read off the record).",
+        "- **Open licences.** A licence counts as open when its URL is a Creative Commons "
+        "licence or public-domain tool — any licence and version, ported or not, deed page or "
+        "legal code, http or https, with or without `www`, with or without a trailing slash "
+        "(`creativecommons.org/licenses/…`, `creativecommons.org/publicdomain/…`) — or one of "
+        "these other licences, each listed as conformant by the Open Definition "
+        "(https://opendefinition.org/licenses/):",
+        "",
+    ]
+    lines += [f"  - {lic.name}: {lic.source}" for lic in OTHER_OPEN_LICENCES]
+    lines += [
+        "",
+        "  Any other URL — a publisher's terms page, a TDM licence, a rightsstatements.org "
+        "statement — is not open. Creative Commons licences with NonCommercial or NoDerivatives "
+        "terms count as open here, as Crossref's guidance treats Creative Commons licences as "
+        "the ones that validate open access.",
+        "- **No start-date metric.** The REST API fills a licence's `start` from the "
+        "publication date when the member deposited none, and computes `delay-in-days` from "
+        "it. On the real records in this project's test fixtures, 123 of the 124 licences with "
+        "delay 0 start exactly on the publication date; an undated work's licence has no start "
+        "at all. Whether a licence has a start date therefore shows the publication date, not "
+        "what the member deposited, and nothing in the record tells a deposited start from a "
+        "filled one, so it is not measured.",
+        "- **How they are counted.** The version metrics are exact `/works` counts with one "
+        "request each: `license.version:vor,license.version:unspecified` (Crossref ORs a "
+        "repeated filter name; adding two separate counts would count twice every work with "
+        "both). Crossref's `license.url` filter matches one exact URL and an open licence has "
+        f"countless spellings, so {sample_only} are estimated from a random sample of work "
+        "records (labelled as estimates, with a 95 % interval) in drill-downs, and counted "
+        "exactly from bulk files and harvested pages.",
+        "",
+    ]
+    return lines
+
+
 def methodology_markdown() -> str:
     """The full methodology page as Markdown."""
     weights = sorted(DEFAULT_WEIGHTS.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -94,9 +153,14 @@ def methodology_markdown() -> str:
         *_metric_table(),
         "",
         "Contributors are authors, editors, chairs and translators. The depth metric "
-        "*Authors with ORCID iDs* is Σ authors with an iD ÷ Σ authors over all works, so large "
-        "author lists weigh more and works without authors add nothing.",
+        "*Authors with ORCID iDs* is Σ person authors with an iD ÷ Σ person authors over all "
+        "works, so large author lists weigh more and works without authors add nothing. "
+        "An organisation author (Crossref shows it as a bare `name` with no `given` or "
+        "`family`, such as “The PLOS ONE Staff”) cannot hold an ORCID iD and is left out of "
+        "both sums. An iD counts in either form, `https://orcid.org/…` or the older "
+        "`http://orcid.org/…`.",
         "",
+        *_licence_lines(),
         "### Why each metric matters",
         "",
         *_why_list(),

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from metrics.base import Metric, Work, affiliations, funder_has_ror, funders, id_entries
+from metrics.base import (
+    Metric,
+    Work,
+    affiliations,
+    dicts,
+    funder_has_ror,
+    funders,
+    id_entries,
+)
 
 _AFF_URL = (
     "https://www.crossref.org/documentation/schema-library/"
@@ -22,6 +30,17 @@ def has_affiliation_ror(work: Work) -> bool:
 def has_funder_ror(work: Work) -> bool:
     """Any funder ``id[]`` entry with ``id-type`` ROR."""
     return any(funder_has_ror(funder) for funder in funders(work))
+
+
+def institutions(work: Work) -> list[dict]:
+    """The dict entries of the work's ``institution`` list (dissertations, reports, grants,
+    posted content: the degree-granting, publishing or hosting organisation)."""
+    return list(dicts(work.get("institution"))) if isinstance(work, dict) else []
+
+
+def has_institution_ror(work: Work) -> bool:
+    """Any ``institution[].id[]`` entry with ``id-type`` ROR."""
+    return any(kind == "ror" for inst in institutions(work) for kind, _, _ in id_entries(inst))
 
 
 def has_ror_id(work: Work) -> bool:
@@ -72,5 +91,24 @@ METRICS = (
         ),
         improve_url=_FUND_URL,
         predicate=has_funder_ror,
+    ),
+    Metric(
+        key="ror-institution",
+        label="ROR IDs for institutions",
+        family="ror",
+        description=(
+            "Works whose `institution` (the organisation behind a dissertation, report, grant "
+            "or posted content) carries a ROR ID."
+        ),
+        why=(
+            "The institution element names who granted the degree or issued the report; its "
+            "ROR ID lets institutions find these outputs, which have no affiliations."
+        ),
+        improve_url=_AFF_URL,
+        predicate=has_institution_ror,
+        sample_only_reason=(
+            "`has-ror-id` does not say where the ROR ID sits; institution ROR IDs are counted "
+            "on work records."
+        ),
     ),
 )

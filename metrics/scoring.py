@@ -24,11 +24,13 @@ __all__ = [
     "COMPOSITE",
     "CONTENT_MIX_DOMINANCE",
     "COVERAGE_COLUMNS",
+    "COVERAGE_SCHEMA",
     "DEFAULT_WEIGHTS",
     "MIN_WORKS",
     "MIXED",
     "PEER_GROUPINGS",
     "PERIODS",
+    "PERIOD_LABELS",
     "SIZE_TIERS",
     "UNKNOWN",
     "Z95",
@@ -47,19 +49,34 @@ __all__ = [
 
 #: Pseudo content type holding the count-weighted aggregate over a member's types.
 ALL_TYPES = "all-types"
+#: Publication-date periods of Crossref's member summary (``/members`` ``coverage-type``,
+#: ``counts-type``): ``current`` = this calendar year and the two before, ``backfile`` = older,
+#: ``all`` = both. The one definition: the snapshot store and the facade import it.
 PERIODS: tuple[str, ...] = ("current", "backfile", "all")
-COVERAGE_COLUMNS: tuple[str, ...] = (
-    "member_id",
-    "content_type",
-    "period",
-    "metric",
-    "covered",
-    "total",
-    "coverage",
-    "source",
-    "ci_low",
-    "ci_high",
+#: Period → the label every page shows (segmented controls, headings), in :data:`PERIODS` order.
+PERIOD_LABELS: Mapping[str, str] = MappingProxyType(
+    {"current": "Current", "backfile": "Backfile", "all": "All time"}
 )
+#: The tidy coverage table, column → dtype ("str" = text), in file order (docs/architecture.md
+#: §3). ``covered``/``total`` are work (or author) counts; ``coverage`` is ``covered / total``
+#: as a **fraction 0–1** (never percent); ``ci_low``/``ci_high`` bound it (fractions, NaN for
+#: exact rows). The snapshot store validates and stores exactly these columns.
+COVERAGE_SCHEMA: Mapping[str, str] = MappingProxyType(
+    {
+        "member_id": "int64",
+        "content_type": "str",
+        "period": "str",
+        "metric": "str",
+        "covered": "int64",
+        "total": "int64",
+        "coverage": "float64",
+        "source": "str",
+        "ci_low": "float64",
+        "ci_high": "float64",
+    }
+)
+#: The column names of :data:`COVERAGE_SCHEMA`, in order.
+COVERAGE_COLUMNS: tuple[str, ...] = tuple(COVERAGE_SCHEMA)
 #: Name of the composite score when it sits next to metrics (improvement rows, frames).
 COMPOSITE = "composite"
 
@@ -80,8 +97,16 @@ DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
 #: 50,000+ works is the few hundred publishers that register most DOIs.
 SIZE_TIERS: tuple[tuple[str, int], ...] = (("small", 0), ("medium", 1_000), ("large", 50_000))
 
-#: Peer groupings understood by :func:`peer_groups`.
-PEER_GROUPINGS: tuple[str, ...] = ("size", "gem", "country", "content-mix", "award")
+#: Peer groupings understood by :func:`peer_groups`: key → the label pages show, in order.
+PEER_GROUPINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "size": "Size tier",
+        "gem": "GEM / non-GEM",
+        "country": "Country",
+        "content-mix": "Content mix",
+        "award": "Award group",
+    }
+)
 #: A content type must exceed this share of a member's works (``counts_type.all``) to name the
 #: member's content mix; otherwise the mix is ``"mixed"``.
 CONTENT_MIX_DOMINANCE = 0.6
@@ -333,8 +358,10 @@ def coverage_matrix(
 ) -> pd.DataFrame:
     """Member × metric coverage (fractions 0–1) for one content type (or ALL_TYPES) and period.
 
-    Index ``member_id`` (sorted), columns in registry order (or the order of ``metrics``).
-    Not applicable (no works, or no row) is NaN, never 0.
+    Index ``member_id`` (sorted), columns in registry order (or the order of ``metrics``),
+    float64. Not applicable (no works, or no row) is NaN, never 0. ``coverage`` is the tidy
+    table of :data:`COVERAGE_SCHEMA`. Raises ``ValueError`` for an unknown period and
+    :class:`~metrics.UnknownMetricError` for an unknown key in ``metrics``.
     """
     rows = _select(coverage, content_type, period)
     names = np.asarray(rows["metric"].cat.categories, dtype=object)
@@ -370,7 +397,8 @@ def aggregate(
     Columns: ``doi_weighted`` (Σcovered / Σtotal: the share of all works), ``member_mean`` and
     ``member_median`` (the typical member; members with no works are left out), ``members``
     (members with works) and ``works`` (Σtotal; authors for the depth metric). Index
-    ``metric`` in registry order.
+    ``metric`` in registry order. Coverage values are **fractions 0–1** (NaN without works).
+    Raises ``ValueError`` for an unknown period.
     """
     rows = _select(coverage, content_type, period)
     if member_ids is not None:
@@ -397,7 +425,10 @@ def composite(matrix: pd.DataFrame, weights: Mapping[str, float] | None = None) 
 
     Weights default to :data:`DEFAULT_WEIGHTS`; they are renormalised per member over the
     metrics that member has (non-NaN), so a metric that does not apply does not count against
-    the member. NaN when none of the weighted metrics is available.
+    the member. NaN when none of the weighted metrics is available. ``matrix`` is
+    :func:`coverage_matrix` (fractions 0–1); returns a float Series on its index, **fraction
+    0–1**. Raises :class:`~metrics.UnknownMetricError` for an unknown weight key and
+    ``ValueError`` for a negative or non-finite weight.
     """
     chosen = dict(DEFAULT_WEIGHTS if weights is None else weights)
     for key, weight in chosen.items():
@@ -420,7 +451,8 @@ def composite(matrix: pd.DataFrame, weights: Mapping[str, float] | None = None) 
 def size_tier(total_dois: Any) -> pd.Series:
     """Size tier label per member from registered works, using :data:`SIZE_TIERS`.
 
-    Missing or negative counts give NaN.
+    A Series named ``size_tier`` (object dtype) on the input's index; missing or negative
+    counts give None.
     """
     series = total_dois if isinstance(total_dois, pd.Series) else pd.Series(total_dois)
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -518,7 +550,11 @@ def percentile_ranks(frame: pd.DataFrame | pd.Series, groups: pd.Series | None =
 
 
 def member_works(coverage: pd.DataFrame, content_type: str, period: str) -> pd.Series:
-    """Works per member in one type (or ALL_TYPES) and period (largest presence-metric total)."""
+    """Works per member in one type (or ALL_TYPES) and period (largest presence-metric total).
+
+    A float Series named ``works``, index ``member_id``. Raises ``ValueError`` for an unknown
+    period.
+    """
     rows = _select(coverage, content_type, period)
     presence = rows[rows["metric"].isin(PRESENCE_KEYS)]
     if not presence.empty:

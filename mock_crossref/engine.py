@@ -50,7 +50,7 @@ from mock_crossref.population import (
     uniform_np,
 )
 from mock_crossref.query import Scope, WorkQuery
-from mock_crossref.records import CC_URLS, build_record
+from mock_crossref.records import AM_GREEN_URL, CC_URLS, build_record
 
 TYPE_CODE = {
     "journal-article": "a",
@@ -100,12 +100,92 @@ def _leap(y: np.ndarray) -> np.ndarray:
 # Engine
 # --------------------------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------------------------
+# The research nexus (relations, updates, grant DOIs, institutions, editors' iDs)
+# --------------------------------------------------------------------------------------------
+#: Per-work features of the research nexus, none in the member summary: a work has one iff a
+#: keyed coin falls below its member's rate (for a child, within the parent's works).
+NEXUS_FEATURES: tuple[str, ...] = (
+    "rel_supp",  # an is-supplemented-by relation (data or software)
+    "rel_preprint",  # has-preprint (articles) / is-preprint-of (posted content)
+    "rel_review",  # has-review (articles, proceedings)
+    "updated",  # updated-by: the work received an update
+    "retracted",  # ⊆ updated: one update is a retraction (or withdrawal)
+    "rw_only",  # ⊆ retracted: known only from Retraction Watch (no publisher notice)
+    "notice",  # update-to: the work is an update notice (journal articles)
+    "grant_doi",  # ⊆ award-numbers: the award is a registered grant DOI
+    "inst",  # an institution entry (reports, datasets, posted content)
+    "inst_ror",  # ⊆ inst: the institution carries a ROR ID
+    "editor_orcid",  # the work's editor has an ORCID iD
+)
+#: Mean rates per archetype (ARCHETYPES order: ojs, jstage, society, commercial,
+#: university-press, repository, conference, preprint), before the per-member spread. Child
+#: rates are shares of the parent's works.
+_NEXUS_MEANS: dict[str, tuple[float, ...]] = {
+    "rel_supp": (0.002, 0.001, 0.01, 0.04, 0.005, 0.08, 0.005, 0.02),
+    "rel_preprint": (0.005, 0.0, 0.02, 0.04, 0.005, 0.0, 0.01, 0.35),
+    "rel_review": (0.002, 0.0, 0.01, 0.03, 0.0, 0.0, 0.005, 0.0),
+    "updated": (0.003, 0.004, 0.01, 0.02, 0.005, 0.01, 0.003, 0.05),
+    "retracted": (0.3, 0.1, 0.2, 0.25, 0.1, 0.05, 0.3, 0.05),
+    "rw_only": (0.8, 0.5, 0.4, 0.15, 0.4, 0.5, 0.7, 0.3),
+    "notice": (0.002, 0.003, 0.008, 0.015, 0.004, 0.0, 0.002, 0.0),
+    "grant_doi": (0.005, 0.0, 0.02, 0.05, 0.01, 0.02, 0.01, 0.03),
+    "inst": (0.5, 0.5, 0.6, 0.7, 0.6, 0.9, 0.5, 0.9),
+    "inst_ror": (0.02, 0.0, 0.05, 0.15, 0.05, 0.2, 0.03, 0.1),
+    "editor_orcid": (0.05, 0.0, 0.1, 0.3, 0.15, 0.1, 0.1, 0.1),
+}
+#: Parent of each child feature (the child's coin is only read where the parent holds).
+NEXUS_PARENT = {
+    "retracted": "updated",
+    "rw_only": "retracted",
+    "grant_doi": "award-numbers",
+    "inst_ror": "inst",
+}
+#: Types that carry each feature (others never do).
+NEXUS_TYPES: dict[str, frozenset[str]] = {
+    "rel_supp": frozenset({"journal-article", "proceedings-article", "posted-content"}),
+    "rel_preprint": frozenset({"journal-article", "posted-content"}),
+    "rel_review": frozenset({"journal-article", "proceedings-article"}),
+    "updated": frozenset(
+        {"journal-article", "proceedings-article", "book-chapter", "posted-content", "dataset"}
+    ),
+    "notice": frozenset({"journal-article"}),
+    "inst": frozenset({"report", "dataset", "posted-content"}),
+    "editor_orcid": frozenset({"book", "book-chapter"}),
+}
+
+
+def nexus_rates(pop: Population) -> np.ndarray:
+    """Member × :data:`NEXUS_FEATURES` rates (0–1): the archetype mean spread per member.
+
+    Drawn from keyed hashes of the member index, not from the population's RNG, so the rest of
+    the demo population is unchanged. About half the members never deposit a relation, an
+    update notice, a grant DOI or an institution ROR (rate 0), as in Crossref's participation
+    figures; the others spread around twice the mean.
+    """
+    m = np.arange(pop.n_members, dtype=np.int64)
+    arch = np.asarray(pop.archetype, dtype=np.int64)
+    out = np.zeros((pop.n_members, len(NEXUS_FEATURES)), dtype=np.float64)
+    zero = uniform_np(_SALT["nx_zero"], m)
+    for k, name in enumerate(NEXUS_FEATURES):
+        mean = np.array(_NEXUS_MEANS[name])[arch]
+        u = uniform_np(_SALT[f"nx_{k}"], m)
+        if name in NEXUS_PARENT or name == "inst":  # shares within the parent: no zero mass
+            out[:, k] = np.clip(mean * (0.5 + u), 0, 1)
+        else:
+            out[:, k] = np.where(zero < 0.5, 0.0, np.clip(2 * mean * (0.5 + u), 0, 1))
+    return out
+
+
 _SALT = {
     name: mix64(0xC0FFEE + i)
     for i, name in enumerate(
         list(COUNTED)
         + list(COINS)
         + ["tm", "delay", "ror_pick", "cc_pick", "xref2", "nm", "nm_count", "rorfund_both"]
+        + ["am_green", "am_delay"]
+        + ["nx_member", "nx_zero", *(f"nx_{k}" for k in range(16))]
+        + list(NEXUS_FEATURES)
     )
 }
 
@@ -145,6 +225,7 @@ class WorkEngine:
         self.current_days = self.as_of_date.timetuple().tm_yday  # days of the current year
         self.ror_funders = [f for f in pop.funders if f.ror]
         self._slug = {}
+        self.nexus = nexus_rates(pop)
 
     # ---------------------------------------------------------------- keyed helpers
     def perm(self, b: int, e: int, m: int) -> Perm:
@@ -206,8 +287,14 @@ class WorkEngine:
             "delay": {"licenses"},
             "tm": {"resource-links"},
             "cc": {"lic_versions"},
+            "am_green": {"lic_versions"},
             "name_extra": {"funders"},
             "ror_pick": set(),
+            "relations": {"rel_supp", "rel_preprint", "rel_review"},
+            "retracted": {"updated"},
+            "rw_only": {"retracted"},
+            "grant_doi": {"award-numbers"},
+            "inst_ror": {"inst"},
         }
         stack = list(need)
         while stack:
@@ -295,26 +382,39 @@ class WorkEngine:
             vor = lic & (self.coin(b, "vor", idx) < coins[C["vor"]])
             am = lic & (self.coin(b, "am", idx) < coins[C["am"]])
             tdm = lic & (self.coin(b, "tdm", idx) < coins[C["tdm"]])
-            unspec = lic & ~(vor | am | tdm)
+            unspec = lic & ~(vor | am | tdm)  # one licence without a version (PeerJ, PLOS)
             stm = lic & (self.coin(b, "stm", idx) < coins[C["stm"]])
             out.update({"vor": vor, "am": am, "tdm": tdm, "unspecified": unspec, "stm": stm})
             out["lic_versions"] = lic
             cc = lic & (self.coin(b, "cc", idx) < coins[C["cc"]])
-            # a CC URL sits on every non-TDM licence; a TDM-only work has none
+            # open works: a CC URL on the vor/am/unspecified licences; a TDM-only work has none
             out["cc"] = cc & (vor | am | unspec)
             out["cc_pick"] = (self.coin(b, "cc_pick", idx) * len(CC_URLS)).astype(np.int64)
+            # the other works' AM licence: green OA, CC BY-NC after an embargo (AM_GREEN_URL),
+            # or else the publisher's AM terms page
+            out["am_green"] = am & ~out["cc"] & (self.coin(b, "am_green", idx) < 0.6)
         if "delay" in need:
-            lic = out["licenses"]
-            start = lic & (coins[C["start"]] > 0.5)
+            # the REST API gives every licence a delay: days from publication to its start
+            # (0 for undated works, which have no start)
             zero = self.coin(b, "zero_delay", idx) < coins[C["zero_delay"]]
             d = 1 + (self.coin(b, "delay", idx) * 730).astype(np.int64)
-            out["has_start"] = start
-            out["delay"] = np.where(start, np.where(zero, 0, d), -1)
+            out["delay"] = np.where(out["licenses"], np.where(zero, 0, d), 0)
+            # a green-OA AM licence starts after its own embargo (6 to 24 months)
+            out["am_delay"] = 182 + (self.coin(b, "am_delay", idx) * 548).astype(np.int64)
         if "tm" in need:
             out["tm"] = out["resource-links"] & (self.coin(b, "tm", idx) < 0.8)
         if "ctn" in need:
             rate = coins[C["ctn"]] if t == "journal-article" else 0.0
             out["ctn"] = self.coin(b, "ctn", idx) < rate
+        for k, name in enumerate(NEXUS_FEATURES):  # parents come before their children
+            if name not in need:
+                continue
+            rate = float(self.nexus[m, k]) if t in NEXUS_TYPES.get(name, frozenset(TYPES)) else 0
+            has = self.coin(b, name, idx) < rate
+            parent = NEXUS_PARENT.get(name)
+            out[name] = has & out[parent] if parent else has
+        if "relations" in need:
+            out["relations"] = out["rel_supp"] | out["rel_preprint"] | out["rel_review"]
         if "year" in need:
             out["year"] = self.years(b, idx)
         return out
@@ -337,9 +437,11 @@ class WorkEngine:
             elif name in ("license.version", "license.url"):
                 need |= {"lic_versions", "cc"}
             elif name == "license.delay":
-                need |= {"delay", "lic_versions"}
+                need |= {"delay", "lic_versions", "cc"}
             elif name == "funder-doi-asserted-by":
                 need |= {"xref1", "xref2", "f2"}
+            elif name == "relation.type":
+                need |= {"rel_supp", "rel_preprint", "rel_review"}
         if q.funders is not None:
             need |= {"f1", "f2"}
         return need
@@ -383,20 +485,37 @@ class WorkEngine:
                 else (feats["stm"] if v == "stm-asf" else none)
             )
         if name == "license.delay":
+            # any licence whose delay is at most d: the AM licence of a green-OA work has its
+            # own delay, every other licence the work's
             d = int(v)
-            return feats["licenses"] & (feats["delay"] >= 0) & (feats["delay"] <= d)
+            am_delay = np.where(feats["am_green"], feats["am_delay"], feats["delay"])
+            others = feats["vor"] | feats["tdm"] | feats["unspecified"] | feats["stm"]
+            return (others & (feats["delay"] <= d)) | (feats["am"] & (am_delay <= d))
         if name == "license.url":
-            if v in CC_URLS:
-                return feats["cc"] & (feats["cc_pick"] == CC_URLS.index(v))
             out = none.copy()
+            if v in CC_URLS:
+                out |= feats["cc"] & (feats["cc_pick"] == CC_URLS.index(v))
+            if v == AM_GREEN_URL:
+                out |= feats["am_green"]
             for ver in ("vor", "am", "unspecified"):
                 if v == self.publisher_licence_url(b, ver):
-                    out |= feats[ver] & ~feats["cc"]
+                    out |= feats[ver] & ~feats["cc"] & ~feats["am_green"]
             if v == self.publisher_licence_url(b, "tdm"):
                 out |= feats["tdm"]
             if v == self.publisher_licence_url(b, "stm-asf"):
                 out |= feats["stm"]
             return out
+        if name == "relation.type":  # the types the mock generates (records.nexus_parts)
+            t = TYPES[self.pop.b_type[b]]
+            if v == "is-supplemented-by":
+                return feats["rel_supp"]
+            if v == "has-preprint":
+                return feats["rel_preprint"] if t != "posted-content" else none
+            if v == "is-preprint-of":
+                return feats["rel_preprint"] if t == "posted-content" else none
+            if v == "has-review":
+                return feats["rel_review"]
+            return none
         if name == "funder-doi-asserted-by":
             if v == "crossref":
                 return feats["xref1"] | feats["xref2"]
@@ -816,9 +935,11 @@ class WorkEngine:
         "licenses",
         "lic_versions",
         "cc",
+        "am_green",
         "delay",
         "descriptions",
         "ctn",
+        *NEXUS_FEATURES,
         "year",
     )
 

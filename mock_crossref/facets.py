@@ -13,7 +13,7 @@ import numpy as np
 
 from mock_crossref.population import TYPE_LABELS, TYPES, E
 from mock_crossref.query import Scope, WorkQuery
-from mock_crossref.records import CC_URLS
+from mock_crossref.records import AM_GREEN_URL, CC_URLS
 
 if TYPE_CHECKING:
     from mock_crossref.engine import WorkEngine
@@ -121,6 +121,9 @@ def facet_counts(eng: WorkEngine, q: WorkQuery, specs: dict[str, int]) -> dict[s
                         for u_, c in zip(us.tolist(), cs.tolist(), strict=True):
                             _add(counters["license"], CC_URLS[u_], c)
                     sel = sel & ~f["cc"]
+                if ver == "am":  # green OA: the AM licence is CC BY-NC after an embargo
+                    _add(counters["license"], AM_GREEN_URL, int((sel & f["am_green"]).sum()))
+                    sel = sel & ~f["am_green"]
                 c = int(sel.sum())
                 if c:
                     _add(

@@ -184,7 +184,6 @@ TYPE_LABELS = {
 AUTHOR_TYPES = frozenset(TYPES[:7])
 
 BACKFILE, CURRENT, UNDATED = 0, 1, 2
-PERIOD_NAMES = ("backfile", "current", "undated")
 
 #: The 12 coverage keys in the order Crossref sends them in ``coverage-type``. Deliberately not
 #: imported from ``metrics``: the mock stands for Crossref, and tests compare our registry with it.
@@ -689,6 +688,8 @@ COINS = (
     "am",
     "tdm",
     "cc",
+    # unused since licences always carry the start the REST API fills from the publication
+    # date; still drawn, so every other coin (and the demo population) stays the same
     "start",
     "zero_delay",
     "ctn",
@@ -1226,7 +1227,6 @@ class Population:
         self.s_off = (cs - np.repeat(cs[starts], self.b_nseg)).astype(np.int32)
         self.s_year = seg_year.astype(np.int16)
         self.s_n = seg_n.astype(np.int32)
-        self.s_block = np.repeat(np.arange(len(starts)), self.b_nseg).astype(np.int32)
         B = len(starts)
         self.n_blocks = B
         bm = np.searchsorted(self.b_member, np.arange(M + 1))
@@ -1237,7 +1237,6 @@ class Population:
             self.b_type.astype(np.int64),
             self.b_period.astype(np.int64),
         )
-        self.b_cum = np.cumsum(self.b_n) - self.b_n  # global offset of a block (natural order)
         self.total_works = int(self.b_n.sum())
 
     def _build_counts(self, rng: np.random.Generator) -> None:
@@ -1413,12 +1412,6 @@ class Population:
                 while len(self._member_cache) > self._member_cache_size:
                     self._member_cache.popitem(last=False)
         return res
-
-    def year_breakdown(self, m: int) -> tuple[list[int], list[int]]:
-        """(years, counts) of dated works, sorted by count then year, both descending."""
-        item = json.loads(self.member_texts([m])[0])
-        pairs = item["breakdowns"]["dois-by-issued-year"]
-        return [y for y, _ in pairs], [c for _, c in pairs]
 
     def member_texts(self, ms) -> list[str]:
         """``/members`` items (JSON text) of member indices ``ms``, computed in bulk.

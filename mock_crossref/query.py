@@ -36,6 +36,9 @@ BOOL_FILTERS: dict[str, str] = {
     "has-license": "licenses",
     "has-description": "descriptions",
     "has-clinical-trial-number": "ctn",
+    "has-relation": "relations",
+    "has-update": "updated",
+    "is-update": "notice",
 }
 VALUE_FILTERS = (
     "full-text.application",
@@ -44,6 +47,7 @@ VALUE_FILTERS = (
     "license.url",
     "funder-doi-asserted-by",
     "funder",
+    "relation.type",
 )
 SCOPE_FILTERS = ("member", "prefix", "type", "type-name")
 DATE_FILTERS = (
@@ -281,6 +285,7 @@ def parse_filters(
         "license.delay",
         "license.url",
         "funder-doi-asserted-by",
+        "relation.type",
     ):
         if name in by_name:
             if name == "license.delay":
@@ -325,3 +330,136 @@ class Scope:
     @property
     def total(self) -> int:
         return int((self.hi - self.lo).sum())
+
+
+# --------------------------------------------------------------------------------------------
+# The same filter semantics on one JSON work record
+# --------------------------------------------------------------------------------------------
+
+#: Filters :func:`record_matches` evaluates on a record (the licence and ORCID ones).
+RECORD_FILTERS = (
+    "has-license",
+    "license.version",
+    "license.url",
+    "license.delay",
+    "has-orcid",
+    "has-authenticated-orcid",
+    "has-relation",
+    "relation.type",
+    "has-update",
+    "is-update",
+)
+_CONTRIBUTOR_ROLES = ("author", "editor", "chair", "translator")
+
+
+def _licence_entries(work: dict) -> list[dict]:
+    value = work.get("license")
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
+def _contributors(work: dict) -> list[dict]:
+    out: list[dict] = []
+    for role in _CONTRIBUTOR_ROLES:
+        value = work.get(role)
+        if isinstance(value, list):
+            out += [x for x in value if isinstance(x, dict)]
+    return out
+
+
+def _relation_types(work: dict) -> set[str]:
+    """Relation types indexed for a record: keys of ``relation`` whose list (or lone object)
+    holds an entry with a non-blank ``id``; ``{}`` indexes nothing."""
+    relation = work.get("relation")
+    if not isinstance(relation, dict):
+        return set()
+    out = set()
+    for rtype, entries in relation.items():
+        items = [entries] if isinstance(entries, dict) else entries
+        named = isinstance(rtype, str) and rtype.strip() and isinstance(items, list)
+        if named and any(
+            isinstance(e, dict) and isinstance(e.get("id"), str) and e["id"].strip() for e in items
+        ):
+            out.add(rtype.strip().lower())
+    return out
+
+
+def _listed(value: object) -> bool:
+    """A non-empty update list (``updated-by``/``update-to``), or a lone update object."""
+    return (isinstance(value, list) and len(value) > 0) or isinstance(value, dict)
+
+
+def _delay(value: object) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None
+
+
+def _record_clause(work: dict, name: str, value: str) -> bool:
+    """One ``name:value`` clause on a record, as Crossref's index evaluates it."""
+    if name == "has-license":
+        has = any(
+            isinstance(x.get("URL"), str) and x["URL"].strip() for x in _licence_entries(work)
+        )
+        return has == parse_bool(name, value)
+    if name == "license.version":  # a keyword: the exact value, "unspecified" included
+        return any(x.get("content-version") == value for x in _licence_entries(work))
+    if name == "license.url":  # a keyword: the exact URL, no normalisation
+        return any(x.get("URL") == value for x in _licence_entries(work))
+    if name == "license.delay":  # at most `value` days from publication to the start
+        if not value.lstrip("-").isdigit():
+            raise QueryError(
+                "integer-not-valid", value, f"Integer specified as {value} but must be an integer"
+            )
+        limit = int(value)
+        delays = [_delay(x.get("delay-in-days")) for x in _licence_entries(work)]
+        return any(d is not None and d <= limit for d in delays)
+    if name == "has-orcid":
+        has = any(
+            isinstance(c.get("ORCID"), str) and c["ORCID"].strip() for c in _contributors(work)
+        )
+        return has == parse_bool(name, value)
+    if name == "has-authenticated-orcid":
+        has = any(c.get("authenticated-orcid") is True for c in _contributors(work))
+        return has == parse_bool(name, value)
+    if name == "has-relation":
+        return bool(_relation_types(work)) == parse_bool(name, value)
+    if name == "relation.type":  # a keyword: one relation type, e.g. is-supplemented-by
+        return value.strip().lower() in _relation_types(work)
+    if name == "has-update":  # the work received an update (updated-by), from any source
+        return _listed(work.get("updated-by")) == parse_bool(name, value)
+    if name == "is-update":  # the work is an update notice (update-to)
+        return _listed(work.get("update-to")) == parse_bool(name, value)
+    raise QueryError(
+        "filter-not-available",
+        name,
+        f"Filter '{name}' is not evaluated on records; record filters: {', '.join(RECORD_FILTERS)}",
+    )
+
+
+def record_matches(work: dict, filt: str) -> bool:
+    """Whether one ``/works`` record passes ``filt`` (``a:x,b:y``), with the mock's semantics.
+
+    The same semantics :class:`mock_crossref.engine.WorkEngine` applies to its generated works,
+    written for any JSON work record (real fixtures included), for the filters in
+    :data:`RECORD_FILTERS`: different names AND, a repeated name ORs, and every licence filter
+    is "some licence of the work has it" (``license.delay:d``: some licence has
+    ``delay-in-days`` ≤ d). ``has-relation``/``relation.type`` read the relation types holding
+    an item with an id; ``has-update`` a non-empty ``updated-by``; ``is-update`` a non-empty
+    ``update-to``. Raises :class:`QueryError` for other filters or bad values.
+    """
+    by_name: dict[str, list[str]] = {}
+    for part in (filt or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, value = part.partition(":")
+        if not sep:
+            raise QueryError("filter-not-valid", part, f"Filter '{name}' specified without a value")
+        by_name.setdefault(name.strip(), []).append(value.strip())
+    return all(
+        any(_record_clause(work, name, value) for value in values)
+        for name, values in by_name.items()
+    )

@@ -29,6 +29,15 @@ CC_URLS = (
     "http://creativecommons.org/licenses/by-nc-sa/4.0",
     "https://creativecommons.org/publicdomain/zero/1.0/",
 )
+#: The AM licence of a green-OA work (a subscription VoR whose accepted manuscript becomes
+#: CC BY-NC after an embargo), in the legal-code form some publishers deposit.
+AM_GREEN_URL = "https://creativecommons.org/licenses/by-nc/4.0/legalcode"
+#: Organisation authors, as Crossref shows an <organization> contributor: a bare `name`.
+ORG_AUTHORS = (
+    "The Editors",
+    "Writing Committee for the Regional Cohort Study",
+    "The Open Survey Consortium",
+)
 
 # --------------------------------------------------------------------------------------------
 # Record builder (cosmetic detail from a per-work RNG; metric-bearing parts from features)
@@ -242,23 +251,28 @@ def build_record(
         n_refs = rng.randint(3, 45)
     w["reference-count"] = n_refs
     w["publisher"] = publisher
-    # licences
+    # licences: the REST API fills `start` from the publication date when none was deposited
+    # and gives every licence its delay from publication; an undated work has no start
     if f["licenses"]:
         lic = []
-        start_d = date + _dt.timedelta(days=max(int(f["delay"]), 0))
         for ver in ("vor", "am", "tdm", "unspecified", "stm"):
             if not f.get(ver):
                 continue
+            delay = int(f["delay"])
             if ver in ("vor", "am", "unspecified") and f["cc"]:
                 url = CC_URLS[int(f["cc_pick"])]
+            elif ver == "am" and f["am_green"]:
+                url, delay = AM_GREEN_URL, int(f["am_delay"])
             else:
                 url = eng.publisher_licence_url(b, "stm-asf" if ver == "stm" else ver)
             entry: dict[str, Any] = {}
-            if int(f["delay"]) >= 0:
+            if year:
+                start_d = eff + _dt.timedelta(days=delay)
                 entry["start"] = _date_obj(start_d, [start_d.year, start_d.month, start_d.day])
+            else:
+                delay = 0
             entry["content-version"] = "stm-asf" if ver == "stm" else ver
-            if int(f["delay"]) >= 0:
-                entry["delay-in-days"] = int(f["delay"])
+            entry["delay-in-days"] = delay
             entry["URL"] = url
             lic.append(entry)
         w["license"] = lic
@@ -275,6 +289,8 @@ def build_record(
                     f"{rng.randrange(100000, 999999)}"
                     for _ in range(rng.randint(1, 2))
                 ]
+                if f.get("grant_doi"):  # the funder's registered grant, linked by its DOI
+                    nums = [f"https://doi.org/{GRANT_PREFIX}/{zlib.crc32(doi.encode()) % 10**6}"]
                 entry["award"] = nums
                 entry["award-info"] = [{"award-number": nums}]
                 award_done = True
@@ -335,6 +351,16 @@ def build_record(
         w["volume"] = str(max(1, year - pop.start_year[m] + 1)) if year else "1"
     if t in AUTHOR_TYPES:
         w["author"] = _authors(eng, f, rng, year, m)
+        # a few works also credit an organisation (no ORCID, no affiliation), as real ones do
+        org = zlib.crc32(doi.encode())
+        if org % 100 < 3 and len(w["author"]) < 8:
+            w["author"].append(
+                {
+                    "name": ORG_AUTHORS[org // 100 % len(ORG_AUTHORS)],
+                    "sequence": "additional",
+                    "affiliation": [],
+                }
+            )
         if t in ("book", "book-chapter") and rng.random() < 0.3:
             w["editor"] = [
                 {
@@ -344,6 +370,13 @@ def build_record(
                     "affiliation": [],
                 }
             ]
+            # an editor's iD only on works that already have one (the `orcids` count holds);
+            # never authenticated (the `has-authenticated-orcid` count holds)
+            if f.get("editor_orcid") and f["orcids"]:
+                ed = w["editor"][0]
+                ed["ORCID"] = f"https://orcid.org/{_orcid(random.Random(zlib.crc32(doi.encode())))}"
+                ed["authenticated-orcid"] = False
+                ed["role"] = [{"role": "editor", "vocabulary": "crossref"}]
     w["member"] = str(int(pop.ids[m]))
     if year and prec == 0:
         w["published-online"] = {"date-parts": [parts]}
@@ -435,7 +468,123 @@ def build_record(
         w["published"] = {"date-parts": [parts]}
     if rng.random() < 0.1 and t in ("journal-article", "posted-content", "dataset"):
         w["relation"] = {}
+    w.update(nexus_parts(eng, b, i, f, doi, eff if year else None))
     return w
+
+
+GRANT_PREFIX = "10.35802"  # a funder's grant DOIs (Crossref's Grant Linking System)
+_UPDATE_LABELS = {
+    "correction": "Correction",
+    "erratum": "Erratum",
+    "new_version": "New version",
+    "expression_of_concern": "Expression of concern",
+    "retraction": "Retraction",
+    "withdrawal": "Withdrawal",
+}
+
+
+def _update_entry(doi: str, kind: str, source: str, when: _dt.date, record_id: int | None):
+    entry: dict[str, Any] = {
+        "DOI": doi,
+        "type": kind,
+        "label": _UPDATE_LABELS[kind],
+        "source": source,
+        "updated": _date_obj(when, [when.year, when.month, when.day]),
+    }
+    if record_id is not None:
+        entry["record-id"] = record_id
+    return entry
+
+
+def nexus_parts(
+    eng: WorkEngine, b: int, i: int, f: dict[str, Any], doi: str, issued: _dt.date | None
+) -> dict[str, Any]:
+    """The research-nexus fields of work *(b, i)*, in the REST API's shapes, from its features:
+
+    ``relation`` (``{type: [{"id-type", "id", "asserted-by"}]}``), ``updated-by`` (``{"DOI",
+    "type", "label", "source", "updated", "record-id"?}``; a Retraction Watch entry has
+    ``source: "retraction-watch"`` and a ``record-id``), ``update-to`` on update notices and
+    ``institution`` (``{"name", "acronym"?, "place"?, "id"?: [{"id", "id-type": "ROR",
+    "asserted-by"}]}``). Cosmetic detail comes from its own keyed RNG, so every other field of
+    the record is unchanged.
+    """
+    pop = eng.pop
+    t = TYPES[pop.b_type[b]]
+    rng = random.Random(mix64(int(pop.b_key[b]) ^ (i * 0x85EBCA77) ^ 0x4E5855))
+    out: dict[str, Any] = {}
+    rel: dict[str, list[dict[str, str]]] = {}
+    if f.get("rel_supp"):
+        rel["is-supplemented-by"] = [
+            {
+                "id-type": "doi",
+                "id": f"10.5281/zenodo.{rng.randrange(10**6, 10**7)}",
+                "asserted-by": "subject",
+            }
+        ]
+    if f.get("rel_preprint"):
+        if t == "posted-content":
+            rel["is-preprint-of"] = [
+                {
+                    "id-type": "doi",
+                    "id": f"10.{rng.randrange(1000, 9999)}/j.{rng.randrange(10**6)}",
+                    "asserted-by": "subject",
+                }
+            ]
+        else:
+            rel["has-preprint"] = [
+                {
+                    "id-type": "doi",
+                    "id": f"10.31234/osf.io/{rng.randrange(36**5):x}",
+                    "asserted-by": "object",
+                }
+            ]
+    if f.get("rel_review"):
+        rel["has-review"] = [
+            {"id-type": "doi", "id": f"{doi}/v1/review{k + 1}", "asserted-by": "object"}
+            for k in range(rng.randint(1, 3))
+        ]
+    if rel:
+        out["relation"] = rel
+    base = issued or _dt.date(2015, 1, 1)
+    prefix = eng.block_prefix(b)
+    if f.get("updated"):
+        when = min(base + _dt.timedelta(days=rng.randrange(30, 900)), eng.as_of_date)
+        notice = f"{prefix}/notice.{zlib.crc32(doi.encode()):08x}"
+        entries = []
+        if f.get("retracted"):
+            kind = "retraction" if rng.random() < 0.9 else "withdrawal"
+            rw_id = 10000 + zlib.crc32(doi.encode()) % 90000
+            if f.get("rw_only"):  # no notice deposited: Retraction Watch names the work itself
+                entries.append(_update_entry(doi, kind, "retraction-watch", when, rw_id))
+            else:
+                entries.append(_update_entry(notice, kind, "publisher", when, None))
+                if rng.random() < 0.5:  # Retraction Watch records it too
+                    entries.append(_update_entry(notice, kind, "retraction-watch", when, rw_id))
+        else:
+            kind = rng.choice(
+                ("correction", "correction", "erratum", "new_version", "expression_of_concern")
+            )
+            entries.append(_update_entry(notice, kind, "publisher", when, None))
+        out["updated-by"] = entries
+    if f.get("notice") and int(pop.b_n[b]) > 1:
+        target = eng.doi(b, i - 1 if i > 0 else i + 1, issued.year if issued else 0)
+        when = base
+        kind = rng.choice(("correction", "correction", "erratum", "retraction"))
+        out["update-to"] = [_update_entry(target, kind, "publisher", when, None)]
+    if f.get("inst"):
+        inst: dict[str, Any] = {"name": f"{PLACES[rng.randrange(len(PLACES))]} Institute"}
+        if rng.random() < 0.5:
+            inst["place"] = [PLACES[rng.randrange(len(PLACES))]]
+        if f.get("inst_ror"):
+            inst["id"] = [
+                {
+                    "id": _inst_ror(mix64(zlib.crc32(inst["name"].encode()))),
+                    "id-type": "ROR",
+                    "asserted-by": "publisher",
+                }
+            ]
+        out["institution"] = [inst]
+    return out
 
 
 def _journal(eng: WorkEngine, m: int, rng: random.Random, short: bool = False) -> str:

@@ -32,6 +32,7 @@ from mock_crossref.population import Population, hkey, tokens_of
 from mock_crossref.query import (
     FACETS,
     SELECTABLE,
+    WORKS_FILTERS,
     QueryError,
     WorkQuery,
     funder_id_of,
@@ -114,6 +115,7 @@ class RequestRecord:
     in_flight: int  # requests in flight when this one arrived, itself included
     fault: str | None = None
     pool: str = "polite"
+    limited: str | None = None  # why it got a rate-limit 429: "concurrency" or "rate"
 
 
 @dataclass
@@ -196,6 +198,8 @@ class MockCrossref:
         cursor_ttl_s: float = 300.0,
         rate_tolerance_s: float = 0.02,
         warm: bool | None = None,
+        reject_filters: tuple[str, ...] | list[str] | set[str] = (),
+        empty_works_members: tuple[int, ...] | list[int] | set[int] = (),
     ):
         if pool not in ("polite", "public", "plus", "auto"):
             raise ValueError("pool must be polite, public, plus or auto")
@@ -224,6 +228,12 @@ class MockCrossref:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        #: /works filter names answered with Crossref's real 400 ``filter-not-available`` body,
+        #: as a server without that filter does (mutable: tests add and remove names)
+        self.reject_filters: set[str] = set(reject_filters)
+        #: member ids whose /members/{id}/works lists nothing (total 0) while their summary in
+        #: /members keeps its counts, as when Crossref's works index lags its member summaries
+        self.empty_works_members: set[int] = {int(i) for i in empty_works_members}
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> str:
@@ -314,18 +324,20 @@ class MockCrossref:
 
     # ---------------------------------------------------------------- admission
     def _admit(self, pool: str) -> tuple[int, str | None, bool]:
-        """Register an arrival; return (in_flight, fault kind, rate_limited)."""
+        """Register an arrival; return (in_flight, fault kind, why it is rate-limited or None)."""
         now = time.monotonic()
         with self._lock:
             self._in_flight += 1
             inflight = self._in_flight
             self.max_in_flight = max(self.max_in_flight, inflight)
-            limited = self.concurrency is not None and inflight > self.concurrency
+            limited: str | None = None
+            if self.concurrency is not None and inflight > self.concurrency:
+                limited = "concurrency"
             if self.rate_limit is not None and not limited:
                 window = 1.0 - self.rate_tolerance_s
                 while self._arrivals and self._arrivals[0] <= now - window:
                     self._arrivals.popleft()
-                limited = len(self._arrivals) >= self.rate_limit
+                limited = "rate" if len(self._arrivals) >= self.rate_limit else None
             if not limited:
                 self._arrivals.append(now)
             fault = None
@@ -626,7 +638,10 @@ class MockCrossref:
                 cur = self._get_cursor(cursor)
                 q = cur.q
             else:
+                self._reject_filters(params.get("filter"))
                 q = parse_filters(pop, params.get("filter"), member=member, funder=funder)
+                if member is not None and int(pop.ids[member]) in self.empty_works_members:
+                    q.empty = True
                 if query_text:
                     hits = set(pop.search_members(query_text).tolist())
                     q.members = [
@@ -687,6 +702,21 @@ class MockCrossref:
         message["items-per-page"] = rows
         message["query"] = {"start-index": 0 if cursor else offset, "search-terms": query_text}
         return _ok("work-list", message)
+
+    def _reject_filters(self, filt: str | None) -> None:
+        """Raise Crossref's 400 body for the first filter named in ``reject_filters``."""
+        if not filt or not self.reject_filters:
+            return
+        for part in filt.split(","):
+            name = part.partition(":")[0].strip()
+            if name in self.reject_filters:
+                valid = ", ".join(f for f in WORKS_FILTERS if f not in self.reject_filters)
+                raise QueryError(
+                    "filter-not-available",
+                    name,
+                    f"Filter '{name}' specified but there is no such filter for this route. "
+                    f"Valid filters for this route are: {valid}",
+                )
 
     # ---------------------------------------------------------------- /funders
     def funder_item(self, f, full: bool = False) -> dict[str, Any]:
@@ -836,6 +866,7 @@ class _Handler(BaseHTTPRequestHandler):
                     inflight,
                     fault,
                     pool,
+                    limited,
                 )
             )
             logged = True
@@ -856,6 +887,7 @@ class _Handler(BaseHTTPRequestHandler):
                         inflight,
                         fault,
                         pool,
+                        limited,
                     )
                 )
             mock._leave()

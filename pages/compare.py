@@ -1,6 +1,7 @@
 """Compare 2–8 members per metric, against the Crossref-wide DOI-weighted value and member median.
 
 URL: /compare?members=78,311,1968&type=journal-article&period=current&chart=bars|heatmap
+     &peers=size|<other key of facade.PEER_GROUPINGS>
 """
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ from __future__ import annotations
 import dash
 import dash_mantine_components as dmc
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from cache import facade
-from pages.components import figures, grid, params, ui
+from pages.components import figures, grid, params, search, ui
 from pages.components import theme as th
 
 dash.register_page(
@@ -24,6 +25,7 @@ dash.register_page(
 
 P = "compare"
 MAX_MEMBERS = 8
+MIN_PEERS = 10  # a smaller peer group is flagged wherever its median is shown
 DEFAULTS = {
     "type": facade.DEFAULT_TYPE,
     "period": facade.DEFAULT_PERIOD,
@@ -48,10 +50,12 @@ def parse(kwargs: dict) -> dict:
     }
 
 
-def layout(members=None, type=None, period=None, chart=None, **kwargs):
+def layout(members=None, type=None, period=None, chart=None, peers=None, **kwargs):
     if not facade.has_snapshot():
         return html.Div([ui.page_header("Compare members"), ui.no_snapshot()])
-    state = parse({"members": members, "type": type, "period": period, "chart": chart})
+    state = parse(
+        {"members": members, "type": type, "period": period, "chart": chart, "peers": peers}
+    )
     value = [str(i) for i in state["members"]]
     return html.Div(
         [
@@ -64,18 +68,13 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
             ),
             dmc.Card(
                 [
-                    dmc.MultiSelect(
-                        id=f"{P}-members",
-                        label="Members (type to search by name or id)",
+                    search.member_select(
+                        f"{P}-members",
+                        multi=True,
                         value=value,
-                        data=facade.search_members("", limit=20, keep=value),
-                        searchable=True,
-                        clearable=True,
-                        maxValues=MAX_MEMBERS,
+                        label="Members (type a name or id; typos and word order are fine)",
                         placeholder="Search members…",
-                        nothingFoundMessage="No matching member",
-                        comboboxProps={"zIndex": 400},
-                        hidePickedOptions=True,
+                        max_values=MAX_MEMBERS,
                         w="100%",
                         mb="sm",
                     ),
@@ -85,9 +84,9 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
                             ui.period_control(f"{P}-period", state["period"]),
                             dmc.Select(
                                 id=f"{P}-peers",
-                                label="Peer median of the first member's",
+                                label="Peer median: the first member's peer group by",
                                 value=state["peers"],
-                                w=240,
+                                w=300,
                                 allowDeselect=False,
                                 data=[
                                     {"value": k, "label": v}
@@ -111,7 +110,9 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
             ui.graph(f"{P}-chart-graph"),
             ui.section(
                 "Values",
+                dmc.Group(ui.export_button(f"{P}-export"), justify="flex-end", mb="xs"),
                 html.Div(id=f"{P}-table"),
+                ui.download(f"{P}-download"),
                 description="Coverage per metric (% of each "
                 "member's works); — = no works of this type in this period.",
             ),
@@ -119,15 +120,77 @@ def layout(members=None, type=None, period=None, chart=None, **kwargs):
     )
 
 
+# Server-side autocomplete (the one member search): a pick re-runs it with the new selection, so
+# an answer computed for the previous selection can never drop the member just picked.
+search.register(f"{P}-members")
+
+
+def _picked(value: object) -> list[str]:
+    """The select's value as member ids (text); anything malformed is dropped (≤ 100 kept)."""
+    return search.picked(value) if isinstance(value, list) else []
+
+
 @callback(
-    Output(f"{P}-members", "data"),
-    Input(f"{P}-members", "searchValue"),
+    Output(f"{P}-download", "data"),
+    Input(f"{P}-export", "n_clicks"),
     State(f"{P}-members", "value"),
+    State(f"{P}-type", "value"),
+    State(f"{P}-period", "value"),
+    State(f"{P}-peers", "value"),
     prevent_initial_call=True,
 )
-def search_options(search, value):
-    """Server-side autocomplete: at most 20 matches, plus the members already picked."""
-    return facade.search_members(search, limit=20, keep=value or [])
+def export_csv(n, members, type_, period, peers):
+    """The compared members' values as CSV: one row per member, then the Crossref-wide
+    DOI-weighted value, the member median and the peer median; percent 0–100, works as integers."""
+    if not n or not facade.has_snapshot():
+        return no_update
+    s = parse(
+        {"members": ",".join(_picked(members)), "type": type_, "period": period, "peers": peers}
+    )
+    data = facade.compare(s["members"], s["type"], s["period"], s["peers"])
+    if len(data["ids"]) == 0:
+        return no_update
+    return {
+        "content": facade.to_csv(csv_frame(data, s)),
+        "filename": f"crossref-compare-{s['type']}-{s['period']}.csv",
+        "type": "text/csv",
+    }
+
+
+def csv_frame(data: dict, s: dict):
+    """The comparison as a frame for CSV: member_id, name, works (int), composite (%), one
+    "<metric> (%)" column each; reference rows after the members with an empty member_id."""
+    import pandas as pd
+
+    keys = data["metrics"]
+    rows = []
+    for i in data["ids"]:
+        row = {
+            "member_id": str(i),
+            "name": data["names"][i],
+            "content_type": s["type"],
+            "period": s["period"],
+            "works": int(data["works"].get(i, 0)),
+            "composite (%)": data["composite"].get(i),
+        }
+        row.update({k: data["matrix"].at[i, k] for k in keys})
+        rows.append(row)
+    refs = [
+        ("Crossref-wide (DOI-weighted)", data["doi_weighted"]),
+        ("Member median (all members)", data["member_median"]),
+    ]
+    if data.get("peer_median") is not None:
+        refs.append((_peer_label(data), data["peer_median"]))
+    for name, series in refs:
+        row = {"member_id": "", "name": name, "content_type": s["type"], "period": s["period"]}
+        row.update({k: series.get(k) for k in keys})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for k in ["composite (%)", *keys]:
+        if k in df.columns:
+            df[k] = (df[k].astype(float) * 100).round(2)
+    df["works"] = df["works"].astype("Int64")
+    return df.rename(columns={k: f"{facade.metric_label(k)} (%)" for k in keys})
 
 
 @callback(
@@ -143,7 +206,7 @@ def search_options(search, value):
 def update(members, type_, period, chart, peers="size"):
     s = parse(
         {
-            "members": ",".join(members or []),
+            "members": ",".join(_picked(members)),
             "type": type_,
             "period": period,
             "chart": chart,
@@ -183,7 +246,8 @@ def _label(data: dict, i: int) -> str:
 
 def _peer_label(data: dict) -> str:
     kind = facade.PEER_GROUPINGS.get(data["peer_by"], data["peer_by"]).lower()
-    return f"Peer median ({kind} '{data['peer_group']}', {data['peer_size']:,} members)"
+    small = " — small group, few peers" if data["peer_size"] < MIN_PEERS else ""
+    return f"Peer median ({kind} '{data['peer_group']}', {data['peer_size']:,} members{small})"
 
 
 def bars(data: dict, s: dict) -> go.Figure:

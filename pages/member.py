@@ -20,7 +20,19 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from cache import facade
 from cache.jobs import drilldown as drilldown_job
-from pages.components import drilldown, figures, grid, help, params, ui
+from metrics import scoring
+from pages.components import (
+    badges,
+    drilldown,
+    figures,
+    grid,
+    help,
+    history,
+    jobs,
+    params,
+    search,
+    ui,
+)
 from pages.components import theme as th
 
 logger = logging.getLogger(__name__)
@@ -41,10 +53,42 @@ P = "member"
 DEFAULTS = {"type": facade.DEFAULT_TYPE, "period": facade.DEFAULT_PERIOD, "peers": "size"}
 
 
-def parse(kwargs: dict) -> dict:
+def main_type(mid: int) -> str:
+    """The member's main content type: the snapshot's type with most of its works (`/members`
+    `counts-type.all`), e.g. posted-content for a preprint server; the default type otherwise."""
+    known = set(facade.content_types())
+    for t, n in facade.counts_by_type(mid, "all").itertuples(index=False):
+        if t in known and n > 0:
+            return str(t)
+    return facade.DEFAULT_TYPE if facade.DEFAULT_TYPE in known else facade.valid_type(None)
+
+
+def type_options(mid: int, period: str, selected: str | None = None) -> list[dict]:
+    """The content types this member has works of (any period), labelled with their counts in
+    `period` ("Posted content (1,234)"), most works first; "All types" first. The `selected`
+    type stays listed even when the member has none of it (labelled 0)."""
+    known = facade.content_types()
+    every = dict(facade.counts_by_type(mid, "all").itertuples(index=False))
+    here = dict(facade.counts_by_type(mid, period).itertuples(index=False))
+    types = [t for t in every if t in known and every[t] > 0]
+    if selected and selected != scoring.ALL_TYPES and selected not in types and selected in known:
+        types.append(selected)
+    types.sort(key=lambda t: (-int(here.get(t, 0)), -int(every.get(t, 0)), t))
+    total = sum(int(here.get(t, 0)) for t in types)
+    out = [{"value": scoring.ALL_TYPES, "label": f"All types ({total:,})"}]
+    out += [
+        {"value": t, "label": f"{facade.type_label(t)} ({int(here.get(t, 0)):,})"} for t in types
+    ]
+    return out
+
+
+def parse(kwargs: dict, mid: int | None = None) -> dict:
     have = facade.has_snapshot()
+    default_type = main_type(mid) if have and mid is not None else DEFAULTS["type"]
     return {
-        "type": facade.valid_type(params.first(kwargs.get("type"))) if have else DEFAULTS["type"],
+        "type": facade.valid_type(params.first(kwargs.get("type")), default_type)
+        if have
+        else DEFAULTS["type"],
         "period": facade.valid_period(params.first(kwargs.get("period"))),
         "peers": params.choice(kwargs.get("peers"), facade.PEER_GROUPINGS, "size"),
     }
@@ -59,7 +103,8 @@ def layout(member_id=None, type=None, period=None, peers=None, **kwargs):
     info = facade.member(params.first(member_id))
     if info is None:
         return not_found(member_id)
-    return report(int(info["member_id"]), parse({"type": type, "period": period, "peers": peers}))
+    mid = int(info["member_id"])
+    return report(mid, parse({"type": type, "period": period, "peers": peers}, mid))
 
 
 def report(mid: int, state: dict) -> html.Div:
@@ -79,7 +124,9 @@ def report(mid: int, state: dict) -> html.Div:
             "Current / backfile",
             f"{int(info.get('current_dois') or 0):,} / {int(info.get('backfile_dois') or 0):,}",
         ),
+        ("Crossref last checked", badges.epoch_ms_date(info.get("last_status_check")) or "—"),
     ]
+    demo = facade.freshness()["is_demo"]
     prefixes = str(info.get("prefixes") or "")
     return html.Div(
         [
@@ -92,23 +139,39 @@ def report(mid: int, state: dict) -> html.Div:
                     [
                         dmc.Anchor(
                             "Compare with other members →",
-                            href=f"/compare?members={mid}",
+                            href=compare_href(mid, state),
                             size="sm",
+                            id=f"{P}-compare-link",
                         ),
-                        dmc.Anchor(
+                        dmc.Text(
+                            "Demo data: this member is fictitious and has no Crossref record.",
+                            size="sm",
+                            c="dimmed",
+                            id=f"{P}-record-note",
+                        )
+                        if demo
+                        else dmc.Anchor(
                             "Crossref REST API record ↗",
                             href=f"https://api.crossref.org/members/{mid}",
                             target="_blank",
                             size="sm",
                         ),
+                        search.member_select(
+                            f"{P}-jump",
+                            label=None,
+                            placeholder="Find another member…",
+                            w=280,
+                            size="xs",
+                        ),
                     ],
                     gap="lg",
                     mt=4,
+                    wrap="wrap",
                 ),
             ),
             dmc.SimpleGrid(
                 [ui.stat(k, v) for k, v in facts],
-                cols={"base": 2, "sm": 3, "lg": 6},
+                cols={"base": 2, "sm": 4, "lg": 7},
                 spacing="sm",
                 mb="md",
                 id=f"{P}-facts",
@@ -117,7 +180,15 @@ def report(mid: int, state: dict) -> html.Div:
             dmc.Card(
                 dmc.Group(
                     [
-                        ui.type_select(f"{P}-type", state["type"]),
+                        dmc.Select(
+                            id=f"{P}-type",
+                            label="Content type (works in the period)",
+                            data=type_options(mid, state["period"], state["type"]),
+                            value=state["type"],
+                            w=260,
+                            allowDeselect=False,
+                            comboboxProps={"zIndex": 400},
+                        ),
                         ui.period_control(f"{P}-period", state["period"]),
                         dmc.Select(
                             id=f"{P}-peers",
@@ -159,6 +230,13 @@ def report(mid: int, state: dict) -> html.Div:
                 spacing="md",
                 mb="md",
             ),
+            ui.section(
+                "Coverage over time",
+                ui.graph(f"{P}-history"),
+                sid=f"{P}-history-section",
+                description="This member's coverage per metric in every published snapshot "
+                "(click a metric in the legend to hide or show it).",
+            ),
             drilldown.section(mid, state["type"], state["period"]),
             ui.section("Why each element matters and how to improve it", html.Div(id=f"{P}-help")),
         ]
@@ -181,29 +259,32 @@ def not_found(member_id) -> html.Div:
                 id=f"{P}-not-found",
                 mb="md",
             ),
-            dmc.Select(
-                id=f"{P}-search",
-                placeholder="Type a member name…",
-                searchable=True,
-                w=420,
-                data=[],
-                nothingFoundMessage="No matching member",
-                clearable=True,
-                comboboxProps={"zIndex": 400},
-                label="Find a member",
-            ),
+            search.member_select(f"{P}-search", w=420),
         ]
     )
 
 
-@callback(
-    Output(f"{P}-search", "data"),
-    Input(f"{P}-search", "searchValue"),
-    State(f"{P}-search", "value"),
-    prevent_initial_call=True,
-)
-def search_options(search, value):
-    return facade.search_members(search, limit=20, keep=[value] if value else [])
+search.register(f"{P}-search")
+search.register(f"{P}-jump")
+
+
+def compare_href(mid: int, state: dict) -> str:
+    """/compare with this member first, keeping the report's type, period and peer group."""
+    q = params.query(
+        {
+            "members": str(mid),
+            "type": state.get("type"),
+            "period": state.get("period"),
+            "peers": state.get("peers"),
+        },
+        {"period": facade.DEFAULT_PERIOD, "peers": "size"},
+    )
+    return f"/compare{q}"
+
+
+def _state(state: object) -> dict:
+    """The page's ``member-state`` store as a dict (a copy); ``{}`` when a request sent junk."""
+    return dict(state) if isinstance(state, dict) else {}
 
 
 @callback(
@@ -217,6 +298,24 @@ def go_to_member(value):
 
 
 @callback(
+    Output("url", "href", allow_duplicate=True),
+    Input(f"{P}-jump", "value"),
+    State(f"{P}-type", "value"),
+    State(f"{P}-period", "value"),
+    State(f"{P}-peers", "value"),
+    prevent_initial_call=True,
+)
+def jump_to_member(value, type_, period, peers):
+    """Another member's report, keeping the period and peer group (its own main type)."""
+    mid = facade.parse_member_id(value)
+    if mid is None:
+        return no_update
+    s = parse({"period": period, "peers": peers})
+    q = params.query({"period": s["period"], "peers": s["peers"]}, DEFAULTS)
+    return f"/member/{mid}{q}"
+
+
+@callback(
     Output(f"{P}-location", "search"),
     Output(f"{P}-coverage", "figure"),
     Output(f"{P}-peers-chart", "figure"),
@@ -225,17 +324,20 @@ def go_to_member(value):
     Output(f"{P}-change", "children"),
     Output(f"{P}-help", "children"),
     Output(f"{P}-empty-note", "children"),
+    Output(f"{P}-compare-link", "href"),
+    Output(f"{P}-type", "data"),
+    Output(f"{P}-history", "figure"),
     Input(f"{P}-type", "value"),
     Input(f"{P}-period", "value"),
     Input(f"{P}-peers", "value"),
     State(f"{P}-state", "data"),
 )
 def update_report(type_, period, peers, state):
-    state = dict(state or {})
+    state = _state(state)
     mid = facade.parse_member_id(state.get("member_id"))
     if mid is None or not facade.has_snapshot() or facade.member(mid) is None:
-        return (no_update,) * 8
-    s = parse({"type": type_, "period": period, "peers": peers})
+        return (no_update,) * 11
+    s = parse({"type": type_, "period": period, "peers": peers}, mid)
     ct, per = s["type"], s["period"]
     mm = facade.member_metrics(mid, ct, per)
     pos = facade.peer_position(mid, ct, per, s["peers"])
@@ -250,14 +352,22 @@ def update_report(type_, period, peers, state):
         )
     values = {r.metric: r.short for r in mm.itertuples()}
     return (
-        params.query({"type": ct, "period": per, "peers": s["peers"]}, DEFAULTS),
+        params.query(
+            {"type": ct, "period": per, "peers": s["peers"]}, {**DEFAULTS, "type": main_type(mid)}
+        ),
         coverage_figure(mm, ct, per),
         peer_figure(pos, ct, per),
-        peer_table(pos, mm),
+        peer_table(pos, mm, peer_ties(mid, ct, per, s["peers"])),
         years_figure(mid),
         change_block(change),
         help.metric_help(mm["metric"], values),
         empty,
+        compare_href(mid, s),
+        type_options(mid, per, ct),
+        history.member_figure(
+            history.member_history(mid, ct, per),
+            f"Coverage over time — {facade.type_label(ct)}, {per}",
+        ),
     )
 
 
@@ -366,6 +476,58 @@ def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:
     return figures.pct_axis(fig, "x", "Coverage (%)", (0, 100))
 
 
+MIN_PEERS = 10  # fewer members with works in the peer group: median and percentile flagged
+
+
+def peer_ties(mid: int, ct: str, per: str, by: str) -> dict[str, int]:
+    """Per metric (and ``__composite``): how many other members of this member's peer group
+    (with works of this type and period) have exactly the same value — a percentile of tied
+    values is shared by all of them. Values compared to 0.01 percentage point."""
+    from cache.facade.roster import peer_groups
+
+    v = facade.view(ct, per)
+    if mid not in v.matrix.index:
+        return {}
+    groups = peer_groups(by if by in facade.PEER_GROUPINGS else "size")
+    active = v.works.reindex(v.matrix.index).fillna(0) > 0
+    mat = v.matrix.loc[active].copy()
+    mat["__composite"] = v.composite.reindex(mat.index)
+    same = groups.reindex(mat.index) == groups.get(mid)
+    peers = mat.loc[same.to_numpy()].round(4)
+    if mid not in peers.index:
+        return {}
+    mine = peers.loc[mid]
+    out = {}
+    for k in peers.columns:
+        if mine[k] == mine[k]:  # not NaN
+            out[k] = int((peers[k] == mine[k]).sum()) - 1
+    return out
+
+
+def percentile_text(percentile, ties: int) -> str:
+    """'45' or '45 (tied with 12 peers)'; '—' without a value."""
+    if percentile is None or percentile != percentile:
+        return "—"
+    base = f"{percentile:.0f}"
+    return f"{base} (tied with {ties:,} peer{'s' if ties != 1 else ''})" if ties > 0 else base
+
+
+def small_group_note(pos: dict):
+    """An alert when the peer group is too small for its median and percentiles to mean much."""
+    n = int(pos.get("group_size") or 0)
+    if n >= MIN_PEERS:
+        return None
+    return dmc.Alert(
+        f"Small peer group: only {n} member{'s' if n != 1 else ''} with works of this type and "
+        f"period in '{pos['group']}' (fewer than {MIN_PEERS}); its median and these percentiles "
+        "rest on very few members.",
+        color="orange",
+        variant="light",
+        mb="xs",
+        id=f"{P}-small-group",
+    )
+
+
 # "This member" as the report states it: estimates with their interval, "not measured" when the
 # snapshot has no figure for a metric the member has works for, "—" when there are no works.
 MEMBER_VALUE_FORMAT = {
@@ -377,9 +539,14 @@ MEMBER_VALUE_FORMAT = {
 }
 
 
-def peer_table(pos: dict, mm=None):
+def peer_table(pos: dict, mm=None, ties: dict[str, int] | None = None):
     f = pos["frame"].copy()
     f["percentile"] = f["percentile"].round(0)
+    ties = ties or {}
+    f["percentile_text"] = [
+        percentile_text(p, ties.get(k, 0))
+        for p, k in zip(f["percentile"], f["metric"], strict=True)
+    ]
     if mm is not None:
         extra = mm.set_index("metric")[["status", "text", "short"]]
         f["status"] = f["metric"].map(extra["status"]).fillna("measured")
@@ -403,8 +570,12 @@ def peer_table(pos: dict, mm=None):
             "headerName": f"Percentile in {pos['group']}",
             "type": "numericColumn",
             "valueFormatter": {
-                "function": "params.value == null ? '—' : d3.format('.0f')(params.value)"
+                "function": "params.data && params.data.percentile_text ? "
+                "params.data.percentile_text : '—'"
             },
+            "headerTooltip": "Share of peers at or below this member; tied values share one "
+            "percentile",
+            "minWidth": 170,
         },
         {
             "field": "peer_median",
@@ -425,7 +596,12 @@ def peer_table(pos: dict, mm=None):
             "type": "numericColumn",
         },
     ]
-    return grid.static_grid(f"{P}-peer-grid", f, cols, height="380px", fit=True)
+    return html.Div(
+        [
+            small_group_note(pos),
+            grid.static_grid(f"{P}-peer-grid", f, cols, height="380px", fit=True),
+        ]
+    )
 
 
 def years_figure(mid: int) -> go.Figure:
@@ -512,6 +688,7 @@ DD = drilldown.DD
     Output(f"{DD}-error", "children"),
     Input(f"{DD}-run", "n_clicks"),
     State(f"{P}-state", "data"),
+    State(f"{P}-period", "value"),
     background=True,
     progress=[Output(f"{DD}-progress", "value"), Output(f"{DD}-progress-label", "children")],
     progress_default=[0, "Starting…"],
@@ -525,13 +702,37 @@ DD = drilldown.DD
     interval=500,
     prevent_initial_call=True,
 )
-def run_drilldown(set_progress, n_clicks, state):
-    """Runs in a background process: the member's drill-down against Crossref, saved to disk.
+@jobs.shared(
+    key=lambda n_clicks, state, period=None, *_: "{}:{}".format(
+        facade.parse_member_id(state.get("member_id") if isinstance(state, dict) else None),
+        parse({"period": period})["period"],
+    ),
+    queued=lambda position, running: (
+        0,
+        f"Waiting for a free slot: position {position} in the queue "
+        f"({running} drill-down{'s' if running != 1 else ''} running).",
+    ),
+    unavailable=lambda reason: (
+        no_update,
+        dmc.Alert(
+            "Too many drill-downs are waiting; try again in a few minutes."
+            if reason == "busy"
+            else "The drill-down's worker stopped twice. Requests already answered are cached "
+            "for 24 hours, so trying again resumes where it stopped.",
+            title="Work-level detail could not be loaded",
+            color="red",
+            id=f"{DD}-failed",
+        ),
+    ),
+)
+def run_drilldown(set_progress, n_clicks, state, period=None):
+    """Runs in a background process: the member's drill-down against Crossref, saved to disk;
+    its gap lists cover the selected period (default current).
 
     Returns only small, picklable values (the result's creation time and an optional alert):
     `show_drilldown` then renders the saved result in the web process.
     """
-    mid = facade.parse_member_id((state or {}).get("member_id"))
+    mid = facade.parse_member_id(_state(state).get("member_id"))
     if not n_clicks or mid is None:
         return no_update, no_update
 
@@ -539,20 +740,14 @@ def run_drilldown(set_progress, n_clicks, state):
         pct = round(100 * done / total) if total else 0
         set_progress((pct, f"{done:,} of {total:,} {label}"))
 
+    gap_period = parse({"period": period})["period"]
     try:
-        result, _ = drilldown_job.run(facade.settings(), mid, progress=progress)
-    except Exception as exc:  # shown to the user; the raw cache keeps what was fetched
-        from cache.crossref.errors import CrossrefError
-
-        logger.exception("work-level drill-down of member %s failed", mid)
-        reason = exc.summary if isinstance(exc, CrossrefError) else type(exc).__name__
-        return no_update, dmc.Alert(
-            f"The drill-down stopped: {reason}. Requests already answered are cached for 24 hours, "
-            "so trying again resumes where it stopped.",
-            title="Work-level detail could not be loaded",
-            color="red",
-            id=f"{DD}-failed",
+        result, _ = drilldown_job.run(
+            facade.settings(), mid, progress=progress, gap_period=gap_period
         )
+    except Exception as exc:  # shown to the user with Crossref's own message
+        logger.exception("work-level drill-down of member %s failed", mid)
+        return no_update, drilldown.failure_alert(exc)
     return result["created"], None
 
 
@@ -569,7 +764,7 @@ def run_drilldown(set_progress, n_clicks, state):
 )
 def show_drilldown(version, type_, period, state):
     """After a drill-down finished: render the saved result (read in this process)."""
-    mid = facade.parse_member_id((state or {}).get("member_id"))
+    mid = facade.parse_member_id(_state(state).get("member_id"))
     if mid is None or not version:
         return no_update, no_update, no_update, no_update
     dd = facade.drilldown(mid)
@@ -590,7 +785,7 @@ def show_drilldown(version, type_, period, state):
     prevent_initial_call=True,
 )
 def update_drilldown_metrics(type_, period, state):
-    mid = facade.parse_member_id((state or {}).get("member_id"))
+    mid = facade.parse_member_id(_state(state).get("member_id"))
     dd = facade.drilldown(mid) if mid is not None else None
     if dd is None:
         return None
@@ -605,39 +800,65 @@ def update_drilldown_metrics(type_, period, state):
     prevent_initial_call=True,
 )
 def update_drilldown_years(keys, state):
-    mid = facade.parse_member_id((state or {}).get("member_id"))
+    mid = facade.parse_member_id(_state(state).get("member_id"))
     dd = facade.drilldown(mid) if mid is not None else None
     return drilldown.years_figure(dd, keys if isinstance(keys, list) else [])
 
 
 @callback(
+    Output(f"{DD}-gap-metric", "data"),
     Output(f"{DD}-gap-grid", "rowData"),
     Output(f"{DD}-gap-note", "children"),
     Input(f"{DD}-gap-metric", "value"),
+    Input(f"{P}-type", "value"),
+    Input(f"{P}-period", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def update_drilldown_gaps(key, state):
-    mid = facade.parse_member_id((state or {}).get("member_id"))
+def update_drilldown_gaps(key, type_, period, state):
+    """The DOIs to fix of the chosen metric for the selected content type and period."""
+    mid = facade.parse_member_id(_state(state).get("member_id"))
     dd = facade.drilldown(mid) if mid is not None else None
-    if dd is None or not isinstance(key, str) or key not in dd.gap_metrics():
-        return [], drilldown.gap_note(dd, None, None)
-    gap = dd.gap(key)
-    return gap["rows"], drilldown.gap_note(dd, key, gap)
+    if dd is None:
+        return [], [], drilldown.gap_note(dd, None, None)
+    s = parse({"type": type_, "period": period})
+    options = drilldown.gap_options(dd, drilldown.pick_gap_type(dd, s["type"]))
+    rows, note = drilldown.gap_view(
+        dd, key if isinstance(key, str) else None, s["type"], s["period"]
+    )
+    return options, rows, note
 
 
 @callback(
     Output(f"{DD}-download", "data"),
     Input(f"{DD}-download-btn", "n_clicks"),
     State(f"{DD}-gap-metric", "value"),
+    State(f"{P}-type", "value"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
-def download_gaps(n_clicks, key, state):
-    mid = facade.parse_member_id((state or {}).get("member_id"))
-    if not n_clicks or mid is None or not isinstance(key, str):
+def download_gaps(n_clicks, key, type_, state):
+    mid = facade.parse_member_id(_state(state).get("member_id"))
+    dd = facade.drilldown(mid) if mid is not None else None
+    if not n_clicks or dd is None or not isinstance(key, str):
         return no_update
-    text = facade.drilldown_csv(mid, key)
+    ct = drilldown.pick_gap_type(dd, parse({"type": type_})["type"])
+    text = facade.drilldown_csv(mid, key, ct)
     if text is None:
         return no_update
-    return {"content": text, "filename": drilldown.gaps_filename(mid, key), "type": "text/csv"}
+    return {"content": text, "filename": drilldown.gaps_filename(mid, key, ct), "type": "text/csv"}
+
+
+@callback(
+    Output(f"{DD}-download-all", "data"),
+    Input(f"{DD}-download-all-btn", "n_clicks"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def download_dois_to_fix(n_clicks, state):
+    """One CSV per member: every listed DOI that lacks any element, and which elements."""
+    mid = facade.parse_member_id(_state(state).get("member_id"))
+    text = facade.dois_to_fix_csv(mid) if n_clicks and mid is not None else None
+    if text is None:
+        return no_update
+    return {"content": text, "filename": drilldown.fix_filename(mid), "type": "text/csv"}

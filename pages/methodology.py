@@ -9,7 +9,7 @@ import dash_mantine_components as dmc
 from dash import dcc, html
 
 from cache import facade
-from pages.components import ui
+from pages.components import badges, ui
 
 dash.register_page(
     __name__,
@@ -39,9 +39,15 @@ def layout(**kwargs):
             }.get(str(f.get("source")), str(f.get("source") or "—")),
         ),
         ("Snapshot created", str(f.get("created") or "—")),
-        ("Crossref data as of", str(f.get("data_as_of") or "—")),
+        ("Crossref data as of", badges.data_as_of_text().removeprefix("Crossref data ")),
         ("Members in snapshot", f"{int(f.get('members') or 0):,}"),
-        ("API", str(f.get("api_url") or "—")),
+        (
+            "API",
+            # a demo's mock ran on a loopback port only while the snapshot was built
+            "the bundled mock Crossref API (started on 127.0.0.1 only while building demo data)"
+            if f.get("is_demo")
+            else str(f.get("api_url") or "—"),
+        ),
     ]
     # the page header already says "Methodology": drop a leading H1 of the generated text
     text = re.sub(r"\A\s*# [^\n]*\n", "", text)

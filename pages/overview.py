@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 from cache import facade
-from pages.components import figures, grid, params, ui
+from pages.components import figures, grid, history, params, search, ui
 from pages.components import theme as th
 
 dash.register_page(
@@ -20,6 +20,7 @@ dash.register_page(
 )
 
 P = "overview"
+HISTORY_DEFAULT = ["references", "abstracts", "orcids"]
 DEFAULTS = {
     "type": facade.DEFAULT_TYPE,
     "period": facade.DEFAULT_PERIOD,
@@ -31,6 +32,8 @@ GEM_CHOICES = ("any", "gem", "non-gem")
 
 def parse(kwargs: dict) -> dict:
     """Query args → a clean state dict (anything odd falls back to its default)."""
+    if not isinstance(kwargs, dict):  # a malformed request's state: all defaults
+        kwargs = {}
     have = facade.has_snapshot()
     countries = [c for c, _ in facade.country_options()]
     return {
@@ -83,11 +86,11 @@ def layout(
         [
             dmc.TextInput(
                 id=f"{P}-search",
-                label="Member name or ID",
-                placeholder="Search members…",
+                label="Filter by name or ID",
+                placeholder="Part of a name…",
                 value=state["q"],
                 debounce=350,
-                w=230,
+                w=200,
             ),
             dmc.MultiSelect(
                 id=f"{P}-country",
@@ -146,6 +149,12 @@ def layout(
                 "Overview",
                 "Metadata completeness of every Crossref member. Percentages are the share of a "
                 "member's works that carry the element (— = no works of that type and period).",
+                search.member_select(
+                    f"{P}-find",
+                    label="Go to a member's report",
+                    w=360,
+                    mt="sm",
+                ),
             ),
             dmc.Card(controls, mb="md"),
             html.Div(id=f"{P}-headline"),
@@ -154,6 +163,24 @@ def layout(
                 cols={"base": 1, "lg": 2},
                 spacing="md",
                 mb="md",
+            ),
+            ui.section(
+                "Over time",
+                dmc.MultiSelect(
+                    id=f"{P}-history-metrics",
+                    label="Metrics",
+                    value=HISTORY_DEFAULT,
+                    data=[
+                        {"value": k, "label": facade.metric_label(k)} for k in facade.metric_keys()
+                    ],
+                    maxValues=6,
+                    w=520,
+                    comboboxProps={"zIndex": 400},
+                ),
+                ui.graph(f"{P}-history"),
+                sid=f"{P}-history-section",
+                description="The DOI-weighted share of all works and the member median, in every "
+                "published snapshot.",
             ),
             dmc.Card(
                 [
@@ -244,6 +271,33 @@ clientside_callback(
 )
 
 
+MAX_FILTER_CONDITIONS = 50  # AG Grid conditions over all columns in one request
+MAX_SORT_KEYS = 10
+
+
+def grid_models(request: dict) -> tuple[list | None, dict | None]:
+    """``(sortModel, filterModel)`` of an AG Grid request, bounded so no request costs much CPU.
+
+    More than ``MAX_SORT_KEYS`` sort keys or ``MAX_FILTER_CONDITIONS`` filter conditions (each
+    column counts its ``conditions`` list, at least 1) raise ``PreventUpdate``: the grid keeps
+    what it shows. A model of the wrong type counts as none.
+    """
+    sort_model = request.get("sortModel")
+    filter_model = request.get("filterModel")
+    sort_model = sort_model if isinstance(sort_model, list) else None
+    filter_model = filter_model if isinstance(filter_model, dict) else None
+    if sort_model is not None and len(sort_model) > MAX_SORT_KEYS:
+        raise dash.exceptions.PreventUpdate
+    if filter_model is not None:
+        conditions = 0
+        for spec in filter_model.values():
+            conds = spec.get("conditions") if isinstance(spec, dict) else None
+            conditions += max(1, len(conds)) if isinstance(conds, list) else 1
+            if conditions > MAX_FILTER_CONDITIONS:
+                raise dash.exceptions.PreventUpdate
+    return sort_model, filter_model
+
+
 @callback(
     Output(f"{P}-grid", "getRowsResponse"),
     Output(f"{P}-count", "children"),
@@ -253,19 +307,14 @@ clientside_callback(
 )
 def get_rows(request, state):
     """One block of the league table: server-side filter, sort and slice."""
-    if not request or not facade.has_snapshot():
+    if not isinstance(request, dict) or not request or not facade.has_snapshot():
         return no_update, no_update
     state = parse(state or {})
     start = params.integer(str(request.get("startRow", 0)), 0, 0, 10**7)
     end = params.integer(str(request.get("endRow", start + 100)), start + 100, start, start + 500)
+    sort_model, filter_model = grid_models(request)
     rows, total = facade.league_page(
-        state["type"],
-        state["period"],
-        to_filter(state),
-        start,
-        end,
-        request.get("sortModel"),
-        request.get("filterModel"),
+        state["type"], state["period"], to_filter(state), start, end, sort_model, filter_model
     )
     return {"rowData": rows, "rowCount": total}, f"{total:,} members"
 
@@ -406,6 +455,42 @@ def distribution_figure(ct: str, per: str) -> go.Figure:
     return figures.pct_axis(fig, "y", "Member coverage (%)", (0, 100))
 
 
+search.register(f"{P}-find")
+
+
+@callback(
+    Output("url", "pathname", allow_duplicate=True),
+    Input(f"{P}-find", "value"),
+    prevent_initial_call=True,
+)
+def go_to_member(value):
+    """The member picked in the search box: open its report."""
+    mid = facade.parse_member_id(value)
+    return f"/member/{mid}" if mid is not None else no_update
+
+
+@callback(
+    Output(f"{P}-history", "figure"),
+    Input(f"{P}-type", "value"),
+    Input(f"{P}-period", "value"),
+    Input(f"{P}-history-metrics", "value"),
+)
+def update_history(type_, period, keys):
+    """DOI-weighted and member-median coverage of the chosen metrics in every snapshot."""
+    if not facade.has_snapshot():
+        return figures.empty("No data")
+    ct, per = facade.valid_type(type_), facade.valid_period(period)
+    known = facade.metric_keys()
+    keys = [k for k in keys if k in known][:6] if isinstance(keys, list) else []
+    if not keys:
+        return figures.empty("Pick one or more metrics above.", "Coverage over time")
+    return history.aggregate_figure(
+        history.aggregate_history(ct, per),
+        keys,
+        f"Coverage over time — {facade.type_label(ct)}, {per}",
+    )
+
+
 @callback(
     Output(f"{P}-download", "data"),
     Input(f"{P}-export", "n_clicks"),
@@ -418,13 +503,9 @@ def export_csv(n_clicks, state, request):
     if not n_clicks or not facade.has_snapshot():
         return no_update
     state = parse(state or {})
-    request = request or {}
+    sort_model, filter_model = grid_models(request if isinstance(request, dict) else {})
     text = facade.league_csv(
-        state["type"],
-        state["period"],
-        to_filter(state),
-        request.get("sortModel"),
-        request.get("filterModel"),
+        state["type"], state["period"], to_filter(state), sort_model, filter_model
     )
     return {
         "content": text,

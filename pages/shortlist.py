@@ -38,19 +38,53 @@ GROUP_LABELS = {
 }
 
 
+MIN_PEERS = 10  # a peer group with fewer eligible members is flagged as too small to rank
+TIE_DIGITS = 4  # composites equal to 0.01 percentage point (fraction, 4 decimals) are ties
+TIE_RULE = (
+    "Ranked by composite, highest first. Composites equal to 0.01 percentage point are ties and "
+    "share a rank (shown as =3); tied members are listed by more works, then lower member id."
+)
+
+
+def default_percent() -> dict[str, float]:
+    """The published default weights as percentages summing to 100 (0.12 → 12.0)."""
+    base = facade.default_weights()
+    total = sum(base.values()) or 1.0
+    return {k: round(100 * v / total, 1) for k, v in base.items()}
+
+
 def parse_weights(value) -> dict[str, float]:
-    """'key:2,key2:0.5' → weights; unknown keys and non-numbers ignored; defaults for the rest."""
-    raw = {}
+    """'key:20,key2:5' (percentages) → weights in percent; unknown keys and non-numbers ignored,
+    the published defaults (in percent) for the rest; all-zero falls back to the defaults."""
+    out = default_percent()
     for item in params.csv_list(value, limit=100):
         k, _, v = item.partition(":")
-        raw[k.strip()] = v.strip()
-    return facade.clean_weights(raw)
+        k = k.strip()
+        if k not in out:
+            continue
+        try:
+            f = float(v)
+        except ValueError:
+            continue
+        if f == f and abs(f) != float("inf"):
+            out[k] = min(max(f, 0.0), 100.0)
+    return out if sum(out.values()) > 0 else default_percent()
 
 
 def encode_weights(weights: dict[str, float]) -> str:
-    base = facade.default_weights()
+    base = default_percent()
     diff = [f"{k}:{_num(v)}" for k, v in weights.items() if abs(v - base.get(k, 0.0)) > 1e-9]
     return ",".join(diff)
+
+
+def weights_text(weights: dict[str, float]) -> str:
+    """'References 12 %; Abstracts 12 %; …' (non-zero weights, in percent of their sum)."""
+    total = sum(weights.values()) or 1.0
+    return "; ".join(
+        f"{facade.metric_label(k)} {_num(round(100 * v / total, 2))} %"
+        for k, v in weights.items()
+        if v > 0
+    )
 
 
 def _num(v: float) -> str:
@@ -97,7 +131,9 @@ def layout(
             value=s["weights"].get(k, 0.0),
             min=0,
             max=100,
-            step=0.5,
+            step=1,
+            decimalScale=1,
+            suffix=" %",
             w=150,
             size="xs",
             allowNegative=False,
@@ -105,11 +141,7 @@ def layout(
         for k in facade.metric_keys()
     ]
     snaps = facade.snapshots()
-    snap_data = [
-        {"value": m["id"], "label": f"{m['id']} ({m.get('source', '')})"}
-        for m in snaps
-        if m.get("id")
-    ]
+    snap_data = [{"value": m["id"], "label": snapshot_label(m)} for m in snaps if m.get("id")]
     return html.Div(
         [
             dcc.Location(id=f"{P}-location", refresh=False),
@@ -160,13 +192,32 @@ def layout(
                         mt="sm",
                     ),
                     dmc.Text(
-                        "Weights (0 = left out of the composite)", size="sm", fw=600, mt="md", mb=4
+                        "Weights in percent (0 = left out of the composite); they should sum "
+                        "to 100 %",
+                        size="sm",
+                        fw=600,
+                        mt="md",
+                        mb=4,
                     ),
                     dmc.Group(weight_inputs, gap="sm", wrap="wrap", id=f"{P}-weights"),
                     dmc.Group(
-                        dmc.Button("Reset weights", id=f"{P}-reset", variant="subtle", size="xs"),
+                        [
+                            dmc.Badge(id=f"{P}-weights-total", size="lg", variant="light"),
+                            dmc.Text(id=f"{P}-weights-note", size="xs", c="dimmed"),
+                            dmc.Button(
+                                "Reset weights", id=f"{P}-reset", variant="subtle", size="xs"
+                            ),
+                        ],
                         justify="flex-start",
+                        gap="sm",
                         mt="xs",
+                    ),
+                    dmc.Alert(
+                        id=f"{P}-rules",
+                        title="How the shortlist is ranked",
+                        color="gray",
+                        variant="light",
+                        mt="sm",
                     ),
                     ui.download(f"{P}-download"),
                 ],
@@ -195,11 +246,15 @@ def layout(
                             allowDeselect=False,
                             comboboxProps={"zIndex": 400},
                         ),
+                        ui.export_button(f"{P}-enrichment-export", "Export enrichment CSV"),
                     ],
                     gap="md",
                     mb="sm",
+                    align="flex-end",
+                    wrap="wrap",
                 ),
                 html.Div(id=f"{P}-enrichment"),
+                ui.download(f"{P}-enrichment-download"),
                 sid=f"{P}-enrichment-section",
             ),
         ]
@@ -213,12 +268,21 @@ def layout(
     prevent_initial_call=True,
 )
 def reset_weights(n, ids):
-    base = facade.default_weights()
-    return [base.get(i["metric"], 0.0) for i in ids]
+    if not isinstance(ids, list):  # malformed request: nothing to reset
+        raise dash.exceptions.PreventUpdate
+    base = default_percent()
+    return [base.get(i.get("metric"), 0.0) if _weight_id(i) else 0.0 for i in ids]
+
+
+def _weight_id(i: object) -> bool:
+    """A weight slider's pattern id ``{"type": …, "metric": str}`` (request input validation)."""
+    return isinstance(i, dict) and isinstance(i.get("metric"), str)
 
 
 def _state(type_, period, min_works, top, weight_values, weight_ids, before, after) -> dict:
-    w = {i["metric"]: v for i, v in zip(weight_ids or [], weight_values or [], strict=False)}
+    ids = weight_ids if isinstance(weight_ids, list) else []
+    values = weight_values if isinstance(weight_values, list) else []
+    w = {i["metric"]: v for i, v in zip(ids, values, strict=False) if _weight_id(i)}
     return parse(
         {
             "type": type_,
@@ -236,6 +300,10 @@ def _state(type_, period, min_works, top, weight_values, weight_ids, before, aft
     Output(f"{P}-location", "search"),
     Output(f"{P}-groups", "children"),
     Output(f"{P}-enrichment", "children"),
+    Output(f"{P}-weights-total", "children"),
+    Output(f"{P}-weights-total", "color"),
+    Output(f"{P}-weights-note", "children"),
+    Output(f"{P}-rules", "children"),
     Input(f"{P}-type", "value"),
     Input(f"{P}-period", "value"),
     Input(f"{P}-min-works", "value"),
@@ -259,10 +327,52 @@ def update(type_, period, min_works, top, weight_values, before, after, weight_i
         },
         {**DEFAULTS, **_default_snaps()},
     )
+    total = round(sum(s["weights"].values()), 1)
+    ok = abs(total - 100) < 0.05
+    note = (
+        None
+        if ok
+        else f"The weights sum to {_num(total)} %, not 100 %: each is divided by the sum, so the "
+        "ranking uses them as shares of the total."
+    )
     if not facade.has_snapshot():
-        return q, None, None
+        return q, None, None, f"Total {_num(total)} %", "green" if ok else "orange", note, None
     groups = facade.shortlist(s["type"], s["period"], s["weights"], s["min_works"], s["top"])
-    return q, group_tables(groups, s), enrichment_block(s)
+    return (
+        q,
+        group_tables(groups, s),
+        enrichment_block(s),
+        f"Total {_num(total)} %",
+        "green" if ok else "orange",
+        note,
+        rules_text(s),
+    )
+
+
+def rules_text(s: dict) -> list:
+    """The ranking's rules in words: eligibility, composite, ties, peer groups, snapshot."""
+    tiers = ", ".join(f"{t} {txt}" for t, txt in facade.size_tiers())
+    return [
+        dmc.Text(
+            f"Minimum volume: only members with at least {s['min_works']:,} works of type "
+            f"{facade.type_label(s['type']).lower()} in the "
+            f"{facade.PERIOD_LABELS[s['period']].lower()} period are ranked.",
+            size="sm",
+        ),
+        dmc.Text(
+            "Composite: the weighted mean of the member's metric coverages with the weights "
+            "above; a metric with no works is left out and the other weights re-scaled.",
+            size="sm",
+        ),
+        dmc.Text(TIE_RULE, size="sm"),
+        dmc.Text(
+            f"Peer groups: members in GEM countries form one group; the others are split by "
+            f"registered works ({tiers}). A group with fewer than {MIN_PEERS} eligible members "
+            "is flagged as too small to compare.",
+            size="sm",
+        ),
+        dmc.Text(f"Snapshot {facade.snapshot_id()}.", size="sm", c="dimmed"),
+    ]
 
 
 def _default_snaps() -> dict:
@@ -270,17 +380,53 @@ def _default_snaps() -> dict:
     return {"after": ids[0] if ids else "", "before": ids[1] if len(ids) > 1 else ""}
 
 
+def snapshot_label(meta: dict) -> str:
+    """'2025-12-01 (demo) · 20251201T120000Z-demo' for a snapshot's meta.json."""
+    created = str(meta.get("created") or "")[:10]
+    source = meta.get("source") or ""
+    return f"{created} ({source}) · {meta.get('id')}" if created else str(meta.get("id"))
+
+
+def ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """A group's frame in shortlist order with its rank: composite (``score``) descending, ties
+    (equal to ``TIE_DIGITS`` decimals) sharing the best rank, listed by more works, then lower
+    member id. Adds ``rank`` (int) and ``rank_text`` ("3" or "=3" for a tie)."""
+    d = df.copy()
+    d["_key"] = d["score"].astype(float).round(TIE_DIGITS)
+    d = d.sort_values(["_key", "works", "member_id"], ascending=[False, False, True])
+    d["rank"] = d["_key"].rank(method="min", ascending=False).astype(int)
+    tied = d["_key"].duplicated(keep=False)
+    d["rank_text"] = [f"={r}" if t else str(r) for r, t in zip(d["rank"], tied, strict=True)]
+    return d.drop(columns="_key")
+
+
+def group_sizes(s: dict) -> dict[str, int]:
+    """Eligible members (≥ min works) per award group for the chosen type and period."""
+    v = facade.view(s["type"], s["period"])
+    eligible = v.works.index[v.works.to_numpy() >= s["min_works"]]
+    from cache.facade.roster import peer_groups
+
+    award = peer_groups("award").reindex(eligible)
+    return {g: int((award == ("GEM" if g == "gem" else g)).sum()) for g in facade.SHORTLIST_GROUPS}
+
+
 def group_tables(groups: dict[str, pd.DataFrame], s: dict):
     keys = facade.metric_keys()
     active = [k for k in keys if s["weights"].get(k, 0) > 0]
+    sizes = group_sizes(s)
     cards = []
     for g, df in groups.items():
-        d = grid.pct_records(df, ["score", *keys]).copy()
-        d.insert(0, "rank", range(1, len(d) + 1))
+        d = grid.pct_records(ranked(df), ["score", *keys]) if len(df) else df
         cols = [
-            {"field": "rank", "headerName": "#", "width": 64, "pinned": "left"},
-            grid.member_column(width=230, filter_=False),
-            {"field": "country", "headerName": "Country", "width": 116},
+            {
+                "field": "rank_text",
+                "headerName": "#",
+                "width": 70,
+                "pinned": "left",
+                "headerTooltip": "Rank in the group; =N marks a tie (same composite)",
+            },
+            grid.member_column(width=260, filter_=False, wrap=True),
+            {"field": "country", "headerName": "Country", "width": 100},
             {
                 "field": "works",
                 "headerName": "Works",
@@ -293,9 +439,23 @@ def group_tables(groups: dict[str, pd.DataFrame], s: dict):
             ),
             *grid.metric_columns(active, filter_=False),
         ]
+        n = sizes.get(g, 0)
+        small = (
+            dmc.Alert(
+                f"Small peer group: only {n} member{'s' if n != 1 else ''} with at least "
+                f"{s['min_works']:,} works (minimum {MIN_PEERS} to compare fairly).",
+                color="orange",
+                variant="light",
+                mb="xs",
+                className="small-group",
+            )
+            if n < MIN_PEERS
+            else None
+        )
+        tied = int(d["rank_text"].str.startswith("=").sum()) if len(d) else 0
         body = (
             grid.static_grid(
-                f"{P}-grid-{g}", d, cols, height=f"{min(460, 70 + 42 * max(1, len(d)))}px"
+                f"{P}-grid-{g}", d, cols, height=f"{min(520, 90 + 52 * max(1, len(d)))}px"
             )
             if len(d)
             else dmc.Text(
@@ -305,9 +465,54 @@ def group_tables(groups: dict[str, pd.DataFrame], s: dict):
             )
         )
         cards.append(
-            ui.section(f"{GROUP_LABELS.get(g, g)} — top {len(d)}", body, sid=f"{P}-group-{g}")
+            ui.section(
+                f"{GROUP_LABELS.get(g, g)} — top {len(d)} of {n:,} eligible",
+                small,
+                dmc.Text(
+                    f"{tied} members share a rank with another (ties: same composite).",
+                    size="xs",
+                    c="dimmed",
+                    mb=4,
+                )
+                if tied
+                else None,
+                body,
+                sid=f"{P}-group-{g}",
+            )
         )
     return html.Div(cards)
+
+
+def _snapshot_pair(s: dict) -> tuple[str, str] | None:
+    """(older, newer) of the two picked snapshots, whatever order they were picked in."""
+    a, b = s.get("before"), s.get("after")
+    if not a or not b or a == b:
+        return None
+    from cache.store.snapshots import id_sort_key
+
+    return (a, b) if id_sort_key(a) <= id_sort_key(b) else (b, a)
+
+
+def enrichment_frame(s: dict) -> pd.DataFrame | None:
+    """Members whose composite improved between the two picked snapshots (older → newer), best
+    first; only rows with a positive composite change, the improved metric named only when it
+    rose. Fractions 0–1 for composites, ``*_change`` as fractions too. None when not comparable."""
+    pair = _snapshot_pair(s)
+    if pair is None:
+        return None
+    res = facade.enrichment(
+        pair[0], pair[1], s["type"], s["period"], s["min_works"], 200, s["weights"]
+    )
+    if res is None:
+        return None
+    d = res[res["composite_change"].astype(float) > 0].copy()
+    rose = d["most_improved_change"].astype(float) > 0
+    d.loc[~rose, "most_improved"] = ""
+    d.loc[~rose, "most_improved_change"] = float("nan")
+    d = d.sort_values(
+        ["composite_change", "works_after", "member_id"], ascending=[False, False, True]
+    )
+    return d.head(20)
 
 
 def enrichment_block(s: dict):
@@ -319,25 +524,30 @@ def enrichment_block(s: dict):
             color="gray",
             id=f"{P}-one-snapshot",
         )
-    if not s["before"] or not s["after"] or s["before"] == s["after"]:
+    pair = _snapshot_pair(s)
+    if pair is None:
         return dmc.Text("Choose two different snapshots.", size="sm", c="dimmed")
-    res = facade.enrichment(
-        s["before"], s["after"], s["type"], s["period"], s["min_works"], 20, s["weights"]
-    )
-    if res is None or len(res) == 0:
+    res = enrichment_frame(s)
+    if res is None:
+        return dmc.Text("These snapshots could not be compared.", size="sm", c="dimmed")
+    if len(res) == 0:
         return dmc.Text(
-            "No member qualifies for an improvement score between these snapshots.",
+            f"No member with ≥ {s['min_works']:,} works improved its composite score between "
+            f"{pair[0]} and {pair[1]}.",
             size="sm",
             c="dimmed",
+            id=f"{P}-no-improvement",
         )
     d = res.copy()
-    for c in ("composite_before", "composite_after"):
+    for c in ("composite_before", "composite_after", "composite_change", "most_improved_change"):
         d[c] = (d[c].astype(float) * 100).round(1)
-    for c in ("composite_change", "most_improved_change"):
-        d[c] = (d[c].astype(float) * 100).round(1)
+    d["improved"] = [
+        f"{m} +{v:.1f} pp" if m else "—"
+        for m, v in zip(d["most_improved"], d["most_improved_change"], strict=True)
+    ]
     cols = [
-        grid.member_column(width=230, filter_=False),
-        {"field": "country", "headerName": "Country", "width": 116},
+        grid.member_column(width=240, filter_=False, wrap=True),
+        {"field": "country", "headerName": "Country", "width": 100},
         {
             "field": "works_after",
             "headerName": "Works (now)",
@@ -364,19 +574,19 @@ def enrichment_block(s: dict):
             "type": "numericColumn",
             "sort": "desc",
         },
-        {"field": "most_improved", "headerName": "Most improved metric", "minWidth": 170},
         {
-            "field": "most_improved_change",
-            "headerName": "Its change",
-            "valueFormatter": grid.PP_FORMAT,
-            "type": "numericColumn",
+            "field": "improved",
+            "headerName": "Metric that improved most",
+            "minWidth": 220,
+            "headerTooltip": "The metric with the largest rise, in percentage points",
         },
     ]
     return html.Div(
         [
             dmc.Text(
-                f"Members with ≥ {s['min_works']:,} works of this type and period in both "
-                "snapshots; change in percentage points of the composite score (weights above).",
+                f"From {pair[0]} to {pair[1]}: members with ≥ {s['min_works']:,} works of this "
+                "type and period in both snapshots whose composite score (weights above) rose; "
+                "change in percentage points (pp). Members with no improvement are not listed.",
                 size="xs",
                 c="dimmed",
                 mb=4,
@@ -384,6 +594,58 @@ def enrichment_block(s: dict):
             grid.static_grid(f"{P}-enrichment-grid", d, cols, height="420px"),
         ]
     )
+
+
+def reproduce_columns(s: dict) -> dict:
+    """Columns repeated on every CSV row so the ranking can be reproduced from the file alone:
+    snapshot, type, period, rules, thresholds and every weight (percent of the weights' sum)."""
+    total = sum(s["weights"].values()) or 1.0
+    cols = {
+        "snapshot_id": facade.snapshot_id(),
+        "content_type": s["type"],
+        "period": s["period"],
+        "min_works": int(s["min_works"]),
+        "top_n": int(s["top"]),
+        "size_tiers": "; ".join(f"{t} {txt}" for t, txt in facade.size_tiers()),
+        "gem_rule": "GEM = member country in Crossref's Global Equitable Membership list",
+        "tie_rule": TIE_RULE,
+        "composite_rule": "weighted mean of metric coverages; metrics with no works left out "
+        "and the other weights re-scaled",
+    }
+    for k in facade.metric_keys():
+        cols[f"weight {facade.metric_label(k)} (%)"] = round(
+            100 * s["weights"].get(k, 0.0) / total, 2
+        )
+    return cols
+
+
+def shortlist_frame(s: dict) -> pd.DataFrame:
+    """The shortlist as one frame for CSV: peer_group, rank (int), tie (bool), eligible members
+    in the group, member columns, composite and metrics in percent 0–100, then the rules."""
+    groups = facade.shortlist(s["type"], s["period"], s["weights"], s["min_works"], s["top"])
+    sizes = group_sizes(s)
+    keys = facade.metric_keys()
+    frames = []
+    for g, df in groups.items():
+        d = ranked(df)
+        d.insert(0, "peer_group", g)
+        d.insert(1, "rank", d.pop("rank"))
+        d.insert(2, "tie", d.pop("rank_text").str.startswith("="))
+        d.insert(3, "group_members", sizes.get(g, 0))
+        d.insert(4, "small_group", sizes.get(g, 0) < MIN_PEERS)
+        frames.append(d)
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    for k in ["score", *keys]:
+        if k in out.columns:
+            out[k] = (out[k].astype(float) * 100).round(2)
+    if "works" in out.columns:
+        out["works"] = out["works"].astype("Int64")
+    out = out.rename(
+        columns={k: f"{facade.metric_label(k)} (%)" for k in keys} | {"score": "composite (%)"}
+    )
+    for k, v in reproduce_columns(s).items():
+        out[k] = v
+    return out
 
 
 @callback(
@@ -398,12 +660,65 @@ def enrichment_block(s: dict):
     prevent_initial_call=True,
 )
 def export_csv(n, type_, period, min_works, top, weight_values, weight_ids):
+    """The shortlist CSV, with the snapshot id, weights, thresholds and rules on every row."""
     if not n or not facade.has_snapshot():
         return no_update
     s = _state(type_, period, min_works, top, weight_values, weight_ids, None, None)
-    text = facade.shortlist_csv(s["type"], s["period"], s["weights"], s["min_works"], s["top"])
     return {
-        "content": text,
+        "content": facade.to_csv(shortlist_frame(s)),
         "filename": f"crossref-shortlist-{s['type']}-{s['period']}.csv",
+        "type": "text/csv",
+    }
+
+
+@callback(
+    Output(f"{P}-enrichment-download", "data"),
+    Input(f"{P}-enrichment-export", "n_clicks"),
+    State(f"{P}-type", "value"),
+    State(f"{P}-period", "value"),
+    State(f"{P}-min-works", "value"),
+    State(f"{P}-top", "value"),
+    State({"type": f"{P}-weight", "metric": ALL}, "value"),
+    State({"type": f"{P}-weight", "metric": ALL}, "id"),
+    State(f"{P}-before", "value"),
+    State(f"{P}-after", "value"),
+    prevent_initial_call=True,
+)
+def export_enrichment(n, type_, period, min_works, top, weight_values, weight_ids, before, after):
+    """The enrichment ranking as CSV: both snapshot ids, the weights and rules on every row."""
+    if not n or not facade.has_snapshot():
+        return no_update
+    s = _state(type_, period, min_works, top, weight_values, weight_ids, before, after)
+    d = enrichment_frame(s)
+    pair = _snapshot_pair(s)
+    if d is None or pair is None:
+        return no_update
+    out = pd.DataFrame(
+        {
+            "rank": range(1, len(d) + 1),
+            "member_id": d["member_id"].astype("int64").to_numpy(),
+            "name": d["name"].to_numpy(),
+            "country": d["country"].to_numpy(),
+            "works_before": d["works_before"].astype("int64").to_numpy(),
+            "works_after": d["works_after"].astype("int64").to_numpy(),
+            "composite_before (%)": (d["composite_before"].astype(float) * 100).round(2),
+            "composite_after (%)": (d["composite_after"].astype(float) * 100).round(2),
+            "composite_change (pp)": (d["composite_change"].astype(float) * 100).round(2),
+            "most_improved_metric": d["most_improved"].to_numpy(),
+            "most_improved_change (pp)": (d["most_improved_change"].astype(float) * 100).round(2),
+        }
+    )
+    out["snapshot_before"] = pair[0]
+    out["snapshot_after"] = pair[1]
+    for k, v in reproduce_columns(s).items():
+        if k != "snapshot_id":
+            out[k] = v
+    out["enrichment_rule"] = (
+        "members with at least min_works works in both snapshots whose composite rose; ranked by "
+        "composite change, then more works, then lower member id"
+    )
+    return {
+        "content": facade.to_csv(out),
+        "filename": f"crossref-enrichment-{s['type']}-{s['period']}.csv",
         "type": "text/csv",
     }

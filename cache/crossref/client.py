@@ -4,6 +4,9 @@
   ``list_concurrency`` in flight (polite 3/3, public 1/1), lowered further when the
   ``x-rate-limit-*`` / ``x-concurrency-limit`` headers say less. The same limits apply to
   single-record requests (``/members/{id}``): conservative, and one pacer is easy to reason about.
+  The limits hold for the whole deployment, not per process: every request also takes a slot
+  from a shared limiter (Redis when ``REDIS_URL`` is set, else a lock file in the data
+  directory; :mod:`cache.crossref.limiter`), where lowered limits are recorded for every process.
 * Retried: 429, 5xx, timeouts, connection errors and malformed/truncated JSON, with exponential
   backoff and jitter, honouring ``Retry-After``; ``max_attempts`` in all (:func:`retry_delay`).
 * Error budget: a request that still fails after all attempts is a failure; when failures pass
@@ -19,9 +22,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import math
 import queue
 import random
 import re
@@ -35,6 +38,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from cache.crossref.errors import (
     CrossrefError,
@@ -42,6 +46,13 @@ from cache.crossref.errors import (
     MalformedResponse,
     TransportFailure,
     error_from_response,
+)
+from cache.crossref.limiter import (
+    LimiterUnavailable,
+    SharedLimiter,
+    header_limit,
+    limiter_for,
+    rate_to_limit,
 )
 from cache.crossref.query import filter_param, param_str
 from cache.crossref.rawcache import RawCache, cache_key
@@ -52,16 +63,14 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-try:  # a faster parser when installed (a 1000-member page is ~5 MB); same values either way
-    import orjson
 
-    def _loads(data: bytes) -> Any:
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            return json.loads(data)  # e.g. NaN literals or huge ints, which orjson refuses
-except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
+def _loads(data: bytes) -> Any:
+    """A response body parsed with orjson (a 1000-member page is ~5 MB), else with json."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # e.g. NaN literals or huge ints, which orjson refuses
+
 
 MEMBERS_OFFSET_LIMIT = 80_000  # offset + rows on /members and /funders (crossref-api.md §0.8)
 MAX_ROWS = 1000
@@ -122,21 +131,13 @@ def retry_delay(
 # --------------------------------------------------------------------------------------------
 # Pacing
 # --------------------------------------------------------------------------------------------
-def rate_to_limit(rate: float, window_s: float = 1.0) -> tuple[int, float]:
-    """A rate in requests per ``window_s`` → (max starts, window seconds), rounding down.
-
-    3/s → (3, 1 s); 2.5/s → (2, 1 s); 0.5/s → (1, 2 s).
-    """
-    if rate <= 0:
-        raise ValueError("rate must be positive")
-    per_window = rate * window_s
-    if per_window >= 1:
-        return math.floor(per_window + 1e-9), window_s
-    return 1, window_s / per_window
+__all__ = ["CrossrefClient", "Pacer", "rate_to_limit", "retry_delay"]
 
 
 class Pacer:
-    """Thread-safe pacer: ≤ n request starts in any sliding window, ≤ k requests in flight.
+    """Thread-safe, in-process pacer: ≤ n request starts in any sliding window, ≤ k requests in
+    flight. It is the first layer: the threads of one process queue here, then take a slot from
+    the deployment-wide :class:`~cache.crossref.limiter.SharedLimiter`.
 
     Several windows can apply at once (e.g. 3 per 1 s and 50 per 60 s); limits only go down.
     ``margin_s`` widens every window a little so that the server, which sees arrival times
@@ -251,9 +252,7 @@ class Pacer:
         """Apply a limit advertised by the server if it is stricter. Returns True if changed."""
         changed = False
         with self._cond:
-            if limit is not None and limit >= 1:
-                window = window_s if window_s and window_s > 0 else 1.0
-                n, w = rate_to_limit(limit / window) if window <= 1.0 else (int(limit), window)
+            for w, n in header_limit(limit, window_s).items():
                 if w in self._limits:
                     if n < self._limits[w]:
                         self._limits[w] = n
@@ -335,7 +334,13 @@ def _parse_int(value: str | None) -> int | None:
 # Client
 # --------------------------------------------------------------------------------------------
 class CrossrefClient:
-    """Paced, retried, cached access to the Crossref REST API. Use as a context manager."""
+    """Paced, retried, cached access to the Crossref REST API. Use as a context manager.
+
+    ``limiter``: the deployment-wide limiter every request also takes its slot from; ``"auto"``
+    (default) builds it from settings (:func:`~cache.crossref.limiter.limiter_for`: Redis when
+    ``REDIS_URL`` is set, else a lock file in the data directory), ``None`` paces this process
+    only (tests with an in-memory transport, or a data directory that cannot hold the lock).
+    """
 
     def __init__(
         self,
@@ -345,6 +350,7 @@ class CrossrefClient:
         use_cache: bool = True,
         write_cache: bool = True,
         sleep: Callable[[float], Any] | None = None,
+        limiter: SharedLimiter | str | None = "auto",
     ) -> None:
         self.settings = settings
         self.use_cache = use_cache
@@ -353,6 +359,17 @@ class CrossrefClient:
         self.pacer = Pacer(
             settings.list_rate, settings.list_concurrency, margin_s=settings.pace_margin_s
         )
+        self._own_limiter = limiter == "auto"
+        self.limiter: SharedLimiter | None = None
+        if limiter == "auto":
+            try:
+                self.limiter = limiter_for(settings)
+            except LimiterUnavailable as exc:
+                logger.warning("pacing this process only: %s", exc)
+        elif isinstance(limiter, SharedLimiter):
+            self.limiter = limiter
+        elif limiter is not None:
+            raise ValueError("limiter must be 'auto', None or a SharedLimiter")
         self._abort = threading.Event()
         self._abort_error: ErrorBudgetExceeded | None = None
         self._finished = 0  # logical requests that succeeded or failed (budget denominator)
@@ -388,7 +405,10 @@ class CrossrefClient:
 
     # -- lifecycle --------------------------------------------------------------------------
     def close(self) -> None:
+        """Close the HTTP connections, the raw-response cache and a limiter built here."""
         self._http.close()
+        if self._own_limiter and self.limiter is not None:
+            self.limiter.close()
         if self._cache is not None:
             self._cache.close()
             self._cache = None
@@ -627,6 +647,9 @@ class CrossrefClient:
                 if exc.status == 429:
                     self.pacer.pause(delay)
                     self.pacer.widen()
+                    if self.limiter is not None:  # the whole deployment backs off
+                        self.limiter.pause(delay)
+                        self.limiter.widen()
                 self.stats.add(retries=1)
                 logger.warning(
                     "%s; retrying in %.2fs (attempt %d of %d)",
@@ -676,7 +699,8 @@ class CrossrefClient:
         raise abort from error
 
     def _attempt(self, path: str, query: dict[str, str]) -> dict:
-        with self.pacer:
+        shared = self.limiter.slot() if self.limiter is not None else contextlib.nullcontext()
+        with self.pacer, shared:
             started = time.monotonic()
             try:
                 response = self._http.get(path, params=query)
@@ -736,6 +760,8 @@ class CrossrefClient:
                 self.pacer.limits,
                 self.pacer.max_in_flight,
             )
+        if self.limiter is not None and self.limiter.lower(limit, interval, concurrency):
+            logger.info("recorded the lower server limits in the shared rate limiter")
 
     def _scrub(self, text: str) -> str:
         """Text with the token and the mailto address removed (for messages and logs)."""

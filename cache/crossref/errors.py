@@ -98,6 +98,10 @@ class SnapshotError(Exception):
 
 
 def status_phrase(status: int) -> str:
+    """The standard reason phrase of an HTTP status (``429`` → ``"Too Many Requests"``).
+
+    An unknown code gives ``"HTTP error"``; never raises.
+    """
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -162,7 +166,15 @@ def error_from_response(
     content_type: str = "",
     retry_after: str | None = None,
 ) -> CrossrefError:
-    """Map a non-200 Crossref response onto a typed exception with a readable message."""
+    """Map a non-200 Crossref response onto a typed exception with a readable message.
+
+    Returns (never raises) by Crossref's ``message-type`` first: ``validation-failure`` →
+    :class:`ValidationFailure`, ``resource-failure`` → :class:`ResourceFailure`,
+    ``exception`` → :class:`ServerError` (5xx); else by status: 429 → :class:`RateLimited`
+    (``retry_after`` in seconds from the ``Retry-After`` header), 5xx → :class:`ServerError`,
+    404 → :class:`NotFound`, 401/403 → :class:`Unauthorized`, 400 → :class:`ValidationFailure`,
+    anything else → :class:`CrossrefError`. JSON or HTML/plain bodies are reduced to one line.
+    """
     summary = f"{status} {status_phrase(status)} from {path}"
     body: Any = None
     if text and ("json" in content_type or text.lstrip().startswith(("{", "["))):

@@ -30,12 +30,22 @@ def period_filters(period: str, current_year: int) -> dict[str, str]:
     raise ValueError(f"unknown period {period!r}: use {', '.join(PERIODS)}")
 
 
-def parse_filter_clause(clause: str) -> dict[str, str]:
-    """``"license.version:vor,license.delay:0"`` → ``{"license.version": "vor", …}``."""
-    out: dict[str, str] = {}
+def parse_filter_clause(clause: str) -> dict[str, str | list[str]]:
+    """``"has-orcid:true,type:book"`` → ``{"has-orcid": "true", "type": "book"}``.
+
+    A repeated name keeps every value, in order, as a list (``"license.version:vor,
+    license.version:unspecified"`` → ``{"license.version": ["vor", "unspecified"]}``), which
+    :func:`filter_param` writes back as the same repeated filter: Crossref ORs them.
+    """
+    out: dict[str, str | list[str]] = {}
     for part in clause.split(","):
         name, _, value = part.partition(":")
-        out[name.strip()] = value.strip()
+        name, value = name.strip(), value.strip()
+        if name in out:
+            prev = out[name]
+            out[name] = [*prev, value] if isinstance(prev, list) else [prev, value]
+        else:
+            out[name] = value
     return out
 
 

@@ -1,23 +1,26 @@
 """The one package pages read data through.
 
 Pages never open files, never call Crossref and never run scoring themselves: they call the
-functions re-exported here (`from cache import facade; facade.view(...)`). Everything is
-memoised per snapshot id, and the heavy scoring for one (content type, period) is computed
-once per snapshot and kept in-process (`view()`), so a callback only filters, sorts and slices
-frames that already exist.
+functions re-exported here (`from cache import facade; facade.view(...)`). The state they share
+is one `SnapshotCache` (`facade.cache()`): the served snapshot (the newest readable one, with a
+warning in `freshness()` when the latest cannot be read), the scored (content type, period)
+views of the most recent requests (LRU, `Settings.view_cache_size`) and a per-snapshot memo,
+so a callback only filters, sorts and slices frames that already exist.
 
 One module per responsibility:
 
-    loader         configuration, snapshot loading, the per-snapshot memo, filtered reads of others
+    loader         SnapshotCache: configuration, served snapshot and fallback, views (LRU), memo,
+                   filtered reads of other snapshots, freshness and health
     export         CSV (formula-neutralised) and formatting helpers
     vocab          metric keys/labels, content types, periods, size tiers, countries, methodology
-    roster         the member table, id parsing, lookup, name search
-    views          the memoised scoring View per (snapshot, type, period); warm-up
+    roster         the member table, peer groups, id parsing, lookup, name search
+    views          the scored View of one (snapshot, type, period) and how it is built
     league_table   overview: league filtering/sorting/paging, CSV, headline, distribution
     member_report  member metrics, peer position, works per year/type, change since previous
     comparison     compare up to 8 members
     funders        funding ranking and saved funder reports
-    geography      per-country aggregates
+    geography      per-country aggregates of the snapshot
+    official       Crossref's own published country statistics (imported)
     awards         award shortlist and enrichment
     drilldown      saved work-level drill-downs (cache/jobs/drilldown.py) and running one
 
@@ -32,6 +35,7 @@ from .awards import SHORTLIST_GROUPS, clean_weights, enrichment, shortlist, shor
 from .comparison import compare
 from .drilldown import (
     Drilldown,
+    dois_to_fix_csv,
     drilldown,
     drilldown_csv,
     drilldown_keys,
@@ -57,10 +61,13 @@ from .league_table import (
 )
 from .loader import (
     Loaded,
+    SnapshotCache,
+    cache,
     configure,
     data_dir,
     freshness,
     has_snapshot,
+    health,
     meta,
     reset,
     settings,
@@ -68,11 +75,10 @@ from .loader import (
     snapshot_id,
     snapshots,
     store,
+    view,
+    warm,
 )
-from .loader import _snapshots as _snapshots  # private state: tests
-from .loader import _views as _views  # private state: tests
 from .member_report import (
-    PEER_GROUPINGS,
     change_since_previous,
     counts_by_type,
     member_metrics,
@@ -81,12 +87,22 @@ from .member_report import (
     value_text,
     works_by_year,
 )
+from .official import (
+    MEASURES,
+    REGIONS,
+    area_name,
+    official_available,
+    official_options,
+    official_series,
+    official_table,
+    with_snapshot,
+)
 from .roster import member, member_name, members, parse_member_id, search_members
-from .views import View, view, warm
-from .views import _build_view as _build_view  # private: bench/callbacks.py
+from .views import View, build_view
 from .vocab import (
     DEFAULT_PERIOD,
     DEFAULT_TYPE,
+    PEER_GROUPINGS,
     PERIOD_LABELS,
     content_types,
     country_options,
@@ -107,14 +123,20 @@ __all__ = [
     "DEFAULT_PERIOD",
     "DEFAULT_TYPE",
     "LEAGUE_BASE_COLUMNS",
+    "MEASURES",
     "NA",
     "PEER_GROUPINGS",
     "PERIOD_LABELS",
+    "REGIONS",
     "SHORTLIST_GROUPS",
     "Drilldown",
     "LeagueFilter",
     "Loaded",
+    "SnapshotCache",
     "View",
+    "area_name",
+    "build_view",
+    "cache",
     "change_since_previous",
     "clean_weights",
     "compare",
@@ -127,6 +149,7 @@ __all__ = [
     "data_dir",
     "default_weights",
     "distribution",
+    "dois_to_fix_csv",
     "drilldown",
     "drilldown_csv",
     "drilldown_keys",
@@ -140,6 +163,7 @@ __all__ = [
     "funding_metrics",
     "has_snapshot",
     "headline",
+    "health",
     "league",
     "league_csv",
     "league_page",
@@ -153,6 +177,10 @@ __all__ = [
     "metric_info",
     "metric_keys",
     "metric_label",
+    "official_available",
+    "official_options",
+    "official_series",
+    "official_table",
     "parse_member_id",
     "pct",
     "peer_position",
@@ -177,5 +205,6 @@ __all__ = [
     "value_text",
     "view",
     "warm",
+    "with_snapshot",
     "works_by_year",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -11,11 +12,12 @@ import pandas as pd
 from metrics import scoring
 
 from .export import to_csv
-from .loader import _memoised, _read_coverage, snapshots
-from .member_report import _groups
-from .roster import members
-from .views import _slice, view
+from .loader import LOAD_ERRORS, cache, memo, snapshots, view
+from .roster import members, peer_groups
+from .views import slice_coverage
 from .vocab import default_weights, metric_keys, metric_label
+
+logger = logging.getLogger(__name__)
 
 SHORTLIST_GROUPS = ("gem", "small", "medium", "large")
 
@@ -45,32 +47,43 @@ def shortlist(
     min_works: int = 100,
     top_n: int = 10,
 ) -> dict[str, pd.DataFrame]:
-    """Top N members per award peer group (GEM, then small/medium/large outside GEM)."""
+    """Top N members per award peer group (GEM, then small/medium/large outside GEM).
+
+    group → frame of at most `top_n` (1–100) members with at least `min_works` works, best
+    first: member_id, name, country, size_tier, gem, works, score (the composite under the
+    cleaned `weights`, a fraction 0–1) and one column per metric (fractions 0–1).
+    """
     v = view(content_type, period)
     w = clean_weights(weights)
     key = ("shortlist", tuple(sorted(w.items())), int(min_works))
 
-    def compute():
+    def compute():  # the score of every eligible member (a small Series, not a table copy)
         comp = scoring.composite(v.matrix, {k: val for k, val in w.items() if val > 0})
-        t = v.table.loc[v.table["works"] >= max(0, int(min_works))].copy()
-        t["score"] = comp.reindex(t.index)
-        t = t.loc[t["score"].notna()]
-        return t
+        eligible = v.works.index[v.works.to_numpy() >= max(0, int(min_works))]
+        return comp.reindex(eligible).dropna()
 
-    t = v.cached(key, compute)
+    score = v.cached(key, compute)
     n = max(1, min(int(top_n), 100))
     cols = ["member_id", "name", "country", "size_tier", "gem", "works", "score", *v.metrics]
-    award = _groups("award").reindex(t.index).astype(str)
+    award = peer_groups("award").reindex(score.index).to_numpy()
+    works = v.works.reindex(score.index).to_numpy()
     out = {}
     for g in SHORTLIST_GROUPS:
-        sub = t.loc[(award == ("GEM" if g == "gem" else g)).to_numpy()]
-        out[g] = sub.sort_values(["score", "works"], ascending=[False, False]).head(n)[cols]
+        in_group = award == ("GEM" if g == "gem" else g)
+        ranked = pd.DataFrame({"score": score.to_numpy()[in_group], "works": works[in_group]})
+        ranked.index = score.index[in_group]
+        top = ranked.sort_values(["score", "works"], ascending=[False, False]).head(n)
+        t = v.table.loc[top.index].copy()
+        t["score"] = top["score"].to_numpy()
+        out[g] = t[cols]
     return out
 
 
 def shortlist_csv(
     content_type: str, period: str, weights=None, min_works: int = 100, top_n: int = 10
 ) -> str:
+    """The shortlist as CSV (peer_group, rank, member columns, score and metrics in percent
+    0–100 rounded to 0.01, headers saying "(%)"), through the one CSV writer."""
     groups = shortlist(content_type, period, weights, min_works, top_n)
     frames = []
     for g, df in groups.items():
@@ -99,21 +112,24 @@ def enrichment(
     """Members ranked by the change of their composite score between two snapshots.
 
     One row per member: composite before/after/change (fractions), works in both snapshots, and
-    the metric that improved most. None when the ids are not two different published snapshots.
+    the metric that improved most; the best `top_n` (1–200). None when the ids are not two
+    different published snapshots or one of them cannot be read.
     """
-    ids = {m.get("id") for m in snapshots()}
+    ids = {m.get("id") for m in snapshots()} - set(cache().broken())
     if before_id not in ids or after_id not in ids or before_id == after_id:
         return None
     w = {k: v for k, v in clean_weights(weights).items() if v > 0}
 
     def compute():
-        before = _slice(
-            _read_coverage(before_id, period=period, content_type=content_type),
+        before = slice_coverage(
+            cache().coverage(before_id, period=period, content_type=content_type),
             content_type,
             period,
         )
-        after = _slice(
-            _read_coverage(after_id, period=period, content_type=content_type), content_type, period
+        after = slice_coverage(
+            cache().coverage(after_id, period=period, content_type=content_type),
+            content_type,
+            period,
         )
         long = scoring.improvement(
             before,
@@ -148,18 +164,22 @@ def enrichment(
         m = members()
         out["name"] = out["member_id"].map(m["name"]).fillna("")
         out["country"] = out["member_id"].map(m["country"]).fillna("")
-        return out.sort_values("composite_change", ascending=False, na_position="last")
+        return out.sort_values("composite_change", ascending=False, na_position="last").head(200)
 
-    res = _memoised(
-        (
-            "enrichment",
-            before_id,
-            after_id,
-            content_type,
-            period,
-            int(min_works),
-            tuple(sorted(w.items())),
-        ),
-        compute,
-    )
+    try:
+        res = memo(
+            (
+                "enrichment",
+                before_id,
+                after_id,
+                content_type,
+                period,
+                int(min_works),
+                tuple(sorted(w.items())),
+            ),
+            compute,
+        )
+    except LOAD_ERRORS as exc:
+        logger.error("comparing snapshots %s and %s failed: %s", before_id, after_id, exc)
+        return None
     return res.head(max(1, min(int(top_n), 200)))

@@ -5,14 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .member_report import PEER_GROUPINGS, _groups
-from .roster import member_name, members, parse_member_id
-from .views import View, view
+from .loader import view
+from .roster import member_name, members, parse_member_id, peer_groups
+from .views import View
+from .vocab import PEER_GROUPINGS
 
 
 def compare(member_ids: Sequence[Any], content_type: str, period: str, peers: str = "size") -> dict:
     """Coverage of up to 8 members per metric, plus Crossref-wide DOI-weighted, the member median
-    of all members and the member median of the first member's peer group (`peers` grouping)."""
+    of all members and the member median of the first member's peer group (`peers` grouping).
+
+    Keys: ids (valid, unique, first 8), names, matrix (ids × metric, fractions 0–1), works,
+    composite (fractions), doi_weighted / member_median (per metric, fractions), metrics,
+    peer_by, peer_group, peer_median (per metric, fractions, or None), peer_size.
+    """
     ids = []
     for i in member_ids or ():
         mid = parse_member_id(i)
@@ -38,7 +44,7 @@ def _peer_median(v: View, member_id: int | None, by: str) -> dict:
     by = by if by in PEER_GROUPINGS else "size"
     if member_id is None:
         return {"peer_by": by, "peer_group": None, "peer_median": None, "peer_size": 0}
-    groups = _groups(by)
+    groups = peer_groups(by)
     group = str(groups.get(member_id, ""))
 
     def medians():

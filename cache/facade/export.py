@@ -1,12 +1,10 @@
-"""CSV and formatting helpers: formula-neutralised CSV text, percentages, JSON-safe scalars."""
+"""CSV and formatting helpers: formula-neutralised CSV text and the one percent formatter."""
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cache.store.csvsafe import frame_csv, safe_text
@@ -27,37 +25,37 @@ def to_csv(df: pd.DataFrame) -> str:
 
 
 def pct(value: Any, digits: int = 1) -> str:
-    """0–1 → '12.3 %'; N/A → '—'."""
+    """The one percent formatter: a **fraction 0–1** in, text out ('12.3 %'); N/A (None, NaN,
+    not a number) → '—'. Percent values (0–100) must never be passed here."""
+    number = _percent_number(value, digits)
+    return NA if number is None else f"{number} %"
+
+
+def _percent_number(value: Any, digits: int) -> str | None:
+    """'12.3' for 0.123 at one digit; None when `value` is not a finite number."""
     try:
         f = float(value)
     except (TypeError, ValueError):
-        return NA
+        return None
     if not math.isfinite(f):
-        return NA
-    return f"{f * 100:.{digits}f} %"
+        return None
+    return f"{f * 100:.{digits}f}"
 
 
 def estimate_text(
     value: Any, ci_low: Any = None, ci_high: Any = None, n: int | None = None, unit: str = ""
 ) -> str:
-    """A sample-based figure, always marked as an estimate: '≈ 42 % (95 % CI 33–52 %, n = 100)'."""
-
-    def num(x):
-        try:
-            f = float(x)
-        except (TypeError, ValueError):
-            return math.nan
-        return f if math.isfinite(f) else math.nan
-
-    v, lo, hi = num(value), num(ci_low), num(ci_high)
-    if math.isnan(v):
+    """A sample-based figure (fractions 0–1 in), always marked as an estimate:
+    '≈ 42 % (95 % CI 33–52 %, n = 100)'; '—' when `value` is N/A."""
+    if _percent_number(value, 0) is None:
         return NA
     parts = []
-    if not (math.isnan(lo) or math.isnan(hi)):
-        parts.append(f"95 % CI {lo * 100:.0f}–{hi * 100:.0f} %")
+    lo, hi = _percent_number(ci_low, 0), _percent_number(ci_high, 0)
+    if lo is not None and hi is not None:
+        parts.append(f"95 % CI {lo}–{hi} %")
     if n is not None:
         parts.append(f"n = {int(n):,}{unit}")
-    return f"≈ {v * 100:.0f} % ({', '.join(parts) or 'estimate'})"
+    return f"≈ {pct(value, 0)} ({', '.join(parts) or 'estimate'})"
 
 
 def estimate_short(value: Any, ci_low: Any = None, ci_high: Any = None) -> str:
@@ -73,22 +71,3 @@ def estimate_short(value: Any, ci_low: Any = None, ci_high: Any = None) -> str:
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return head
     return f"{head} ±{(hi - lo) * 50:.0f}"
-
-
-def _py(x: Any) -> Any:
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return None if np.isnan(x) else float(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
-def _loads(x: Any) -> Any:
-    if isinstance(x, str):
-        try:
-            return json.loads(x)
-        except ValueError:
-            return None
-    return x

@@ -10,8 +10,7 @@ import pandas as pd
 import metrics
 from cache.store import funder_reports as stored_reports
 
-from .loader import data_dir
-from .views import view
+from .loader import data_dir, view
 from .vocab import metric_keys
 
 PUBLISHER_COLUMNS = (
@@ -26,13 +25,18 @@ PUBLISHER_COLUMNS = (
 
 
 def funding_metrics() -> list[str]:
-    keys = metric_keys()
-    fam = [k for k in keys if getattr(metrics.get(k), "family", "") in ("funding", "funders")]
-    return fam or [k for k in keys if "fund" in k or "award" in k]
+    """Metrics of the "funding" family with data in the snapshot, registry order."""
+    return [k for k in metric_keys() if metrics.get(k).family == "funding"]
 
 
 def funders_summary(content_type: str, period: str) -> dict:
-    """Members ranked on funding metadata, and the gap (works without funder info) sized."""
+    """Members ranked on funding metadata, and the gap (works without funder info) sized.
+
+    Keys: metrics (funding metric keys), base (the metric the gap is counted on, "funders"),
+    table (members with works: member_id, name, country, size_tier, works, one column per
+    funding metric as fractions 0–1, with_funder, without_funder as work counts), share_zero
+    (metric → fraction of those members at 0), gap_works and works (work counts).
+    """
     v = view(content_type, period)
 
     def compute():
@@ -66,7 +70,10 @@ def funders_summary(content_type: str, period: str) -> dict:
 
 
 def funder_reports() -> list[dict]:
-    """Per-funder reports written by `python -m cache funder …`, newest first."""
+    """Per-funder reports written by `python -m cache funder …`, newest first.
+
+    Select options ``[{"key": funder key, "label": "Name (key)"}]``; ``[]`` when none.
+    """
     return [
         {"key": r["key"], "label": f"{r['name']} ({r['key']})" if r["name"] else r["key"]}
         for r in stored_reports.saved(data_dir())
@@ -74,7 +81,13 @@ def funder_reports() -> list[dict]:
 
 
 def funder_report(key: Any) -> dict | None:
-    """One per-funder report: its facts and the per-publisher table (shares as fractions)."""
+    """One per-funder report: its facts and the per-publisher table (shares as fractions).
+
+    ``{"key", "name", "facts": {id, kind, created, current_year}, "table"}``; ``table`` has
+    :data:`PUBLISHER_COLUMNS` (publisher, period, works, with_award, award_share,
+    publisher_asserted, publisher_asserted_share: counts as ints, shares **fractions 0–1**),
+    from the ``/funders/{id}/works`` facets. None for an unknown or non-string key.
+    """
     report = stored_reports.load(data_dir(), key) if isinstance(key, str) else None
     if report is None:
         return None

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .views import view
+from .loader import view
 
 
 def countries(content_type: str, period: str, metric: str) -> pd.DataFrame:
-    """Per member country: members, works, DOI-weighted and member-median coverage of `metric`."""
+    """Per member country: members, works, DOI-weighted and member-median coverage of `metric`.
+
+    One row per ISO 3166 alpha-3 ``country`` (members without a recognised country and members
+    without works of this type and period are left out), most works first. Columns:
+    country, country_name (str), gem (bool), members (int), works (float, Σ totals),
+    doi_weighted (Σcovered / Σtotal), member_median, members_at_zero (share of members at 0):
+    all **fractions 0–1** (NaN without works). ``metric`` is a registry key or ``"composite"``;
+    an unknown one falls back to the first metric. LookupError without a snapshot.
+    """
     v = view(content_type, period)
     if metric not in v.metrics and metric != "composite":
         metric = v.metrics[0]

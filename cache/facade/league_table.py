@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from .export import to_csv
+from .loader import view
 from .roster import parse_member_id
-from .views import View, view
+from .views import View
 from .vocab import metric_label
 
 LEAGUE_BASE_COLUMNS = ["member_id", "name", "country", "size_tier", "gem", "works", "composite"]
@@ -19,6 +20,14 @@ LEAGUE_BASE_COLUMNS = ["member_id", "name", "country", "size_tier", "gem", "work
 
 @dataclass(frozen=True)
 class LeagueFilter:
+    """The overview's filters (all combined with AND; empty means no filter).
+
+    ``country``: ISO 3166 alpha-3 codes; ``gem``: ``any`` | ``gem`` | ``non-gem`` (Crossref's
+    Global Equitable Membership countries); ``tier``: size-tier labels; ``search``: a name
+    substring or an exact member id; ``min_works``: at least this many works of the type and
+    period.
+    """
+
     country: tuple[str, ...] = ()
     gem: str = "any"  # any | gem | non-gem
     tier: tuple[str, ...] = ()
@@ -33,7 +42,12 @@ def league(
     sort_model: Sequence[Mapping] | None = None,
     filter_model: Mapping | None = None,
 ) -> pd.DataFrame:
-    """All members matching the filters, sorted (default: composite desc, N/A last)."""
+    """All members matching the filters, sorted (default: composite desc, N/A last).
+
+    Rows of the view's table (index member_id; columns member_id, name, country, country_name,
+    gem, size_tier, works, composite and one column per metric, **fractions 0–1**, NaN = N/A).
+    ``sort_model``/``filter_model`` are AG Grid's. LookupError without a snapshot.
+    """
     v = view(content_type, period)
     return v.table.iloc[league_positions(v, flt, sort_model, filter_model)]
 
@@ -201,7 +215,11 @@ def league_page(
     sort_model=None,
     filter_model=None,
 ) -> tuple[list[dict], int]:
-    """One block of rows for the AG Grid infinite row model, plus the total row count."""
+    """One block of rows for the AG Grid infinite row model, plus the total row count.
+
+    Rows ``start``…``end`` (at most 500) of :func:`league` as :func:`records` (percent 0–100);
+    the count is of all matching members. LookupError without a snapshot.
+    """
     v = view(content_type, period)
     pos = league_positions(v, flt, sort_model, filter_model)
     start = max(0, int(start))
@@ -230,6 +248,13 @@ def records(df: pd.DataFrame, keys: Sequence[str]) -> list[dict]:
 def league_csv(
     content_type: str, period: str, flt: LeagueFilter | None, sort_model=None, filter_model=None
 ) -> str:
+    """CSV text of every matching member (not one grid block), in the grid's sort order.
+
+    Columns: member_id, name, country, country_name, gem, size_tier, works, then
+    ``composite (%)`` and one ``<metric label> (%)`` per metric: **percent 0–100** rounded to
+    0.01, N/A empty. ``sort_model``/``filter_model`` are AG Grid's models. Text cells are
+    formula-guarded (:func:`cache.store.csvsafe.frame_csv`). LookupError without a snapshot.
+    """
     v = view(content_type, period)
     df = league(content_type, period, flt, sort_model, filter_model)
     cols = [
@@ -253,6 +278,12 @@ def league_csv(
 
 
 def headline(content_type: str, period: str) -> dict:
+    """Overview headline for one type and period.
+
+    ``members`` (all members, int), ``scored`` (members with works of this type and period),
+    ``works`` (their works, int) and ``agg`` (:func:`metrics.scoring.aggregate`: index metric,
+    columns doi_weighted, member_mean, member_median…, **fractions 0–1**).
+    """
     v = view(content_type, period)
     scored = int((v.works > 0).sum())
     return {"members": len(v.table), "scored": scored, "works": int(v.works.sum()), "agg": v.agg}

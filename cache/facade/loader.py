@@ -1,248 +1,590 @@
-"""Configuration, snapshot loading and the per-snapshot memo: the state every other module reads.
+"""The snapshot cache: the one piece of state the facade modules share (`SnapshotCache`).
 
-The data directory is fixed once per process (`configure()`; `app.py` calls it at start-up, and the
-first call here does it lazily from `Settings.from_env()`), so a request never re-reads env vars.
-The latest snapshot id is re-read from `snapshots/LATEST` at most every `_LATEST_TTL_S` seconds, so
-a refresh published by the CLI shows up without restarting the app. Only the latest snapshot stays
-loaded; other snapshots are read filtered (`_read_coverage`).
+One `SnapshotCache` per process (`cache()`), configured once (`configure()`; `app.py` calls it
+at start-up, the first use does it lazily from `Settings.from_env()`), so a request never
+re-reads environment variables. It holds:
+
+* the served snapshot: the newest **readable** one at or before `snapshots/LATEST` (re-read at
+  most every `LATEST_TTL_S` seconds, so a refresh published by the CLI shows up without a
+  restart). A snapshot that fails to load (missing or damaged table, bad meta.json, wrong
+  schema, a checksum mismatch reported by the store) is recorded as broken and the next older
+  one is served, with a warning in `freshness()`;
+* scored views (`view()`), least recently used evicted past `Settings.view_cache_size`;
+* a small per-snapshot memo (`memo()`) for derived values that are not tied to one view.
+
+Only the served snapshot stays in memory; other snapshots are read filtered (`coverage()`).
+Every Parquet read goes through `cache.store.snapshots.SnapshotStore`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import datetime as dt
 import logging
-import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+import metrics
+from cache.crossref.errors import SnapshotError
+from cache.crossref.settings import Settings
+from cache.store.snapshots import SnapshotStore, id_sort_key
 from metrics import scoring
 
-if TYPE_CHECKING:
-    from cache.crossref.settings import Settings
+from .views import View, build_view
 
 logger = logging.getLogger(__name__)
 
-_LATEST_TTL_S = 2.0
-
-_lock = threading.RLock()
-_data_dir: Path | None = None
-_settings: Settings | None = None
-_latest: tuple[float, str | None] = (0.0, None)
-_snapshots: OrderedDict[str, Any] = OrderedDict()
-_views: OrderedDict[tuple[str, str, str], Any] = OrderedDict()  # (sid, type, period) -> views.View
-_memo: dict[tuple, Any] = {}
-_building: dict[tuple[str, str, str], threading.Lock] = {}
-
-
-def configure(data_dir: str | Path | None = None, settings: Settings | None = None) -> None:
-    """Fix the data directory (and optionally the Settings) for this process; drop memoised values.
-
-    `settings` is what work-level drill-downs use to reach Crossref; without it they use
-    `Settings.from_env()` (read once, on first use) with this data directory.
-    """
-    global _data_dir, _settings
-    with _lock:
-        if data_dir is None and settings is not None:
-            data_dir = settings.data_dir
-        _data_dir = Path(data_dir) if data_dir is not None else None
-        _settings = settings
-        if settings is not None and Path(settings.data_dir) != _data_dir:
-            _settings = dataclasses.replace(settings, data_dir=_data_dir)
-        reset()
-
-
-def reset() -> None:
-    """Forget loaded snapshots and views (tests; a new data dir)."""
-    global _latest
-    with _lock:
-        _latest = (0.0, None)
-        _snapshots.clear()
-        _views.clear()
-        _memo.clear()
-
-
-def data_dir() -> Path:
-    global _data_dir
-    current = _data_dir
-    if current is not None:  # no lock once set (a forked background job must not wait on it)
-        return current
-    with _lock:
-        if _data_dir is None:
-            from cache.crossref.settings import Settings
-
-            _data_dir = Path(Settings.from_env().data_dir)
-        return _data_dir
-
-
-def settings() -> Settings:
-    """The Settings for Crossref access (work-level drill-downs), with this process's data dir."""
-    global _settings
-    current, folder = _settings, data_dir()
-    if current is not None and Path(current.data_dir) == folder:  # no lock (see data_dir)
-        return current
-    with _lock:
-        if _settings is None or Path(_settings.data_dir) != folder:
-            from cache.crossref.settings import Settings
-
-            _settings = Settings.from_env(data_dir=folder)
-        return _settings
-
-
-def store():
-    from cache.store.snapshots import SnapshotStore
-
-    return SnapshotStore(data_dir())
-
-
-def snapshot_id() -> str | None:
-    """Latest published snapshot id (re-read from disk at most every couple of seconds)."""
-    global _latest
-    now = time.monotonic()
-    checked, sid = _latest
-    if sid is not None and now - checked < _LATEST_TTL_S:
-        return sid
-    try:
-        sid = store().latest_id()
-    except Exception:  # a half-written or missing store is "no snapshot", never a 500
-        logger.exception("reading the latest snapshot id failed")
-        sid = None
-    _latest = (now, sid)
-    return sid
-
-
-def has_snapshot() -> bool:
-    return snapshot_id() is not None
+#: Seconds between two reads of `snapshots/LATEST`.
+LATEST_TTL_S = 2.0
+#: Entries of the per-snapshot memo (LRU).
+MEMO_SIZE = 128
+#: What a damaged snapshot raises while loading: the store's SnapshotError (missing file, bad
+#: meta.json, wrong schema, checksum or range check) and, should one slip through, pyarrow's
+#: errors (ArrowInvalid is also a ValueError), OS errors and value errors.
+LOAD_ERRORS: tuple[type[BaseException], ...] = (
+    SnapshotError,
+    pa.ArrowException,
+    OSError,
+    ValueError,
+)
+#: Coverage columns the views use (`source` is not shown; intervals are read apart, `samples`).
+VIEW_COLUMNS = ("member_id", "content_type", "period", "metric", "covered", "total", "coverage")
+SAMPLE_COLUMNS = (*VIEW_COLUMNS, "ci_low", "ci_high")
 
 
 @dataclass
 class Loaded:
-    """A snapshot prepared for querying (the store's Snapshot is frozen; this one is ours)."""
+    """A snapshot prepared for querying (the store's Snapshot is frozen; this one is ours).
+
+    ``members``: MEMBER_COLUMNS indexed by member_id, plus ``size_tier`` (categorical),
+    ``name_lc`` (lower-case name) and ``name_rank`` (int32 sort rank of the name).
+    ``coverage``: the rows with works (total > 0; a missing row is N/A everywhere) of
+    `VIEW_COLUMNS`, text as categoricals, counts int32, coverage a fraction 0–1.
+    ``samples``: the rows with a finite confidence interval (`SAMPLE_COLUMNS`), often empty.
+    ``metric_keys``: registry keys with data, registry order. ``content_types``: ALL_TYPES first,
+    then the types with works, most works first.
+    """
 
     id: str
     meta: dict
     members: pd.DataFrame
     coverage: pd.DataFrame
-    years: pd.DataFrame | None = None
+    samples: pd.DataFrame
+    metric_keys: list[str]
+    content_types: list[str]
 
 
-def _prepare(snap) -> Loaded:
-    """Make a loaded snapshot cheap to query: categorical codes, indexed members, size tiers."""
-    cov = snap.coverage
-    for col in ("content_type", "period", "metric", "source"):
-        if col in cov.columns and not isinstance(cov[col].dtype, pd.CategoricalDtype):
-            cov[col] = cov[col].astype("category")
-    empty_ci = [c for c in ("ci_low", "ci_high") if c in cov.columns and cov[c].isna().all()]
-    if empty_ci:
-        cov = cov.drop(columns=empty_ci)
-    members = snap.members.copy()
-    members["member_id"] = members["member_id"].astype("int64")
-    members = members.drop_duplicates("member_id").set_index("member_id", drop=False)
+def prepare(
+    sid: str, meta: dict, members: pd.DataFrame, coverage: pd.DataFrame, samples: pd.DataFrame
+) -> Loaded:
+    """A `Loaded` from the store's tables (members as stored, coverage as `read_coverage` gives).
+
+    The store guarantees the columns and dtypes (`MEMBER_COLUMNS`, `COVERAGE_COLUMNS`), so
+    nothing is back-filled here.
+    """
+    members = members.set_index("member_id", drop=False)
     members.index.name = None
-    for col, default in (("name", ""), ("country", ""), ("country_name", ""), ("location", "")):
-        if col not in members.columns:
-            members[col] = default
-        members[col] = members[col].fillna(default).astype(str)
-    if "gem" not in members.columns:
-        members["gem"] = False
-    members["gem"] = members["gem"].fillna(False).astype(bool)
-    for col in ("total_dois", "current_dois", "backfile_dois"):
-        if col not in members.columns:
-            members[col] = 0
-        members[col] = pd.to_numeric(members[col], errors="coerce").fillna(0).astype("int64")
-    members["size_tier"] = pd.Series(
-        np.asarray(scoring.size_tier(members["total_dois"])), index=members.index
-    ).astype(str)
+    members["size_tier"] = scoring.size_tier(members["total_dois"]).astype("category")
     members["name_lc"] = members["name"].str.lower()
     members["name_rank"] = members["name_lc"].rank(method="first").astype("int32")
-    return Loaded(snap.id, dict(snap.meta), members, cov, getattr(snap, "years", None))
+    present = set(map(str, coverage["metric"].unique()))
+    keys = [k for k in metrics.names() if k in present]
+    return Loaded(sid, dict(meta), members, coverage, samples, keys, _content_types(coverage))
 
 
-_CATEGORICAL = ("content_type", "period", "metric", "source")
-_ID_RE = re.compile(r"\A[0-9]{8}T[0-9]{6}Z-[A-Za-z0-9._-]{1,40}\Z")
+def _content_types(cov: pd.DataFrame) -> list[str]:
+    """ALL_TYPES, then the content types with works (period "all", one metric), most first."""
+    if cov.empty:
+        return [scoring.ALL_TYPES]
+    period = cov["period"].cat.codes.to_numpy()
+    metric = cov["metric"].cat.codes.to_numpy()
+    # one row per member and type: every metric of a type has the same total
+    mask = metric == metric[0]
+    cats = list(cov["period"].cat.categories)
+    if "all" in cats:
+        mask &= period == cats.index("all")
+    names = list(cov["content_type"].cat.categories)
+    works = np.bincount(
+        cov["content_type"].cat.codes.to_numpy()[mask],
+        weights=cov["total"].to_numpy()[mask].astype(float),
+        minlength=len(names),
+    )
+    ordered = [
+        str(names[i])
+        for i in np.argsort(-works, kind="stable")
+        if works[i] > 0 and names[i] != scoring.ALL_TYPES
+    ]
+    return [scoring.ALL_TYPES, *ordered]
 
 
-def _read_coverage_compact(path: Path) -> pd.DataFrame:
-    """coverage.parquet read row group by row group into a compact frame.
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "…"
 
-    Text columns become categoricals (codes mapped from each row group's Parquet dictionary onto
-    one shared category list), counts become int32 when they fit, rows with no works (total 0,
-    i.e. N/A) are dropped (every view treats a missing row as N/A anyway) and all-empty interval
-    columns are skipped. The resident size of a 33k-member snapshot is about a third of a plain
-    `read_parquet`, without its memory peak.
+
+class SnapshotCache:
+    """The served snapshot, its scored views (LRU) and a per-snapshot memo, for one data dir.
+
+    Thread-safe: one re-entrant lock guards the state; a view is built under its own lock so
+    other views stay readable meanwhile. `data_dir()` and `settings()` take no lock once set (a
+    background job forked from a web worker must never wait on a lock held at fork time).
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    needed = (
-        "member_id",
-        "content_type",
-        "period",
-        "metric",
-        "covered",
-        "total",
-        "coverage",
-        "ci_low",
-        "ci_high",
-    )  # `source` is not used by any view
-    names = [c for c in pq.ParquetFile(path).schema_arrow.names if c in needed]
-    cats = [c for c in _CATEGORICAL if c in names]
-    pf = pq.ParquetFile(path, read_dictionary=cats) if cats else pq.ParquetFile(path)
-    categories: dict[str, dict[str, int]] = {c: {} for c in cats}
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in names}
-    for i in range(pf.num_row_groups):
-        table = pf.read_row_group(i, columns=names)
-        keep = table.column("total").to_numpy() > 0
-        for name in names:
-            col = table.column(name).combine_chunks()
-            if name in cats:
-                if not isinstance(col.type, pa.DictionaryType):
-                    col = col.dictionary_encode()
-                lookup = categories[name]
-                mapping = np.array(
-                    [lookup.setdefault(str(v), len(lookup)) for v in col.dictionary.to_pylist()],
-                    dtype=np.int16,
-                )
-                idx = col.indices.to_numpy(zero_copy_only=False)
-                codes = np.where(
-                    col.is_null().to_numpy(zero_copy_only=False),
-                    -1,
-                    mapping[np.nan_to_num(idx, nan=0).astype(np.int64)] if len(mapping) else -1,
-                ).astype(np.int16)
-                parts[name].append(codes[keep])
-            else:
-                parts[name].append(col.to_numpy(zero_copy_only=False)[keep])
-        del table
-    cols: dict[str, Any] = {}
-    for name in names:
-        values = np.concatenate(parts.pop(name)) if pf.num_row_groups else np.array([])
-        if name in cats:
-            cols[name] = pd.Categorical.from_codes(values, categories=list(categories[name]))
-        elif name in ("ci_low", "ci_high"):
-            if len(values) and np.isfinite(values.astype(float)).any():
-                cols[name] = values
-        elif (
-            name in ("member_id", "covered", "total")
-            and values.dtype.kind == "i"
-            and (len(values) == 0 or (values.min() >= 0 and values.max() < 2**31 - 1))
-        ):
-            cols[name] = values.astype(np.int32)
-        else:
-            cols[name] = values
-    frame = pd.DataFrame(cols)
-    pa.default_memory_pool().release_unused()
-    _trim()
-    return frame
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        settings: Settings | None = None,
+        max_views: int | None = None,
+    ) -> None:
+        if data_dir is None and settings is not None:
+            data_dir = settings.data_dir
+        self._data_dir = Path(data_dir) if data_dir is not None else None
+        if settings is not None and Path(settings.data_dir) != self._data_dir:
+            settings = dataclasses.replace(settings, data_dir=self._data_dir)
+        self._settings = settings
+        self._max_views = max_views
+        self._lock = threading.RLock()
+        self._pointer: tuple[float, str | None] = (0.0, None)  # (checked at, LATEST id)
+        self._served: tuple[str, str] | None = None  # (LATEST id, id served for it)
+        self._loaded: dict[str, Loaded] = {}  # only the served snapshot
+        self._broken: dict[str, str] = {}  # id -> why it could not be read
+        self._views: OrderedDict[tuple[str, str, str], View] = OrderedDict()
+        self._building: dict[tuple[str, str, str], threading.Lock] = {}
+        self._memo: OrderedDict[tuple, Any] = OrderedDict()
+
+    # -- configuration ------------------------------------------------------------------------
+    def data_dir(self) -> Path:
+        """The data directory (from `Settings.from_env()` when none was given)."""
+        current = self._data_dir
+        if current is not None:
+            return current
+        with self._lock:
+            if self._data_dir is None:
+                self._data_dir = Path(self.settings().data_dir)
+            return self._data_dir
+
+    def settings(self) -> Settings:
+        """Settings with this cache's data dir (`Settings.from_env()` on first use when none)."""
+        current = self._settings
+        if current is not None:
+            return current
+        with self._lock:
+            if self._settings is None:
+                if self._data_dir is None:
+                    self._settings = Settings.from_env()
+                else:
+                    self._settings = Settings.from_env(data_dir=self._data_dir)
+            return self._settings
+
+    def store(self) -> SnapshotStore:
+        """The snapshot store of the data dir (the only code that knows paths)."""
+        return SnapshotStore(self.data_dir())
+
+    @property
+    def max_views(self) -> int:
+        """How many scored views stay in memory (`Settings.view_cache_size` unless given)."""
+        return self._max_views or self.settings().view_cache_size
+
+    # -- the served snapshot ----------------------------------------------------------------
+    def pointer(self, refresh: bool = False) -> str | None:
+        """The id `snapshots/LATEST` names (re-read at most every `LATEST_TTL_S` s, or now with
+        `refresh`), falling back to the newest complete snapshot when LATEST is unreadable."""
+        now = time.monotonic()
+        checked, sid = self._pointer
+        if not refresh and sid is not None and now - checked < LATEST_TTL_S:
+            return sid
+        store = self.store()
+        try:
+            sid = store.latest_id()
+        except LOAD_ERRORS as exc:
+            logger.warning("snapshots/LATEST is unreadable (%s); using the newest snapshot", exc)
+            try:
+                ids = store.ids()
+            except OSError:
+                logger.exception("listing snapshots failed")
+                ids = []
+            sid = ids[0] if ids else None
+        self._pointer = (now, sid)
+        return sid
+
+    def latest(self) -> Loaded:
+        """The served snapshot: LATEST's if it loads, else the newest one that does.
+
+        Raises LookupError when nothing is published or no snapshot can be read (each broken
+        one is in `broken()` with its reason).
+        """
+        pointer = self.pointer()
+        if pointer is None:
+            raise LookupError("no snapshot published yet")
+        served = self._served
+        if served is not None and served[0] == pointer:
+            snap = self._loaded.get(served[1])
+            if snap is not None:
+                return snap
+        with self._lock:
+            for sid in self._candidates(pointer):
+                try:
+                    snap = self._load(sid)
+                except LOAD_ERRORS as exc:
+                    self._broken[sid] = _reason(exc)
+                    logger.error("snapshot %s cannot be read: %s", sid, self._broken[sid])
+                    continue
+                self._serve(pointer, snap)
+                return snap
+        raise LookupError(
+            f"no readable snapshot (broken: {', '.join(self._broken) or 'none'}) in "
+            f"{self.store().root}"
+        )
+
+    def latest_id(self) -> str | None:
+        """The id of the served snapshot; None when there is none (nothing published or none
+        readable)."""
+        try:
+            return self.latest().id
+        except LookupError:
+            return None
+
+    def snapshot(self, sid: str | None = None) -> Loaded:
+        """The served snapshot, or `sid` when it is the one held (other ids: LookupError; read
+        them with `coverage()`)."""
+        snap = self.latest()
+        if sid is None or sid == snap.id:
+            return snap
+        raise LookupError(f"snapshot {sid} is not the one served ({snap.id})")
+
+    def broken(self) -> dict[str, str]:
+        """Snapshots that failed to load in this process: id → reason."""
+        return dict(self._broken)
+
+    def _candidates(self, pointer: str) -> list[str]:
+        """LATEST's id, then every other complete snapshot, newest first (the store's order),
+        skipping those already found broken."""
+        try:
+            ids = self.store().candidates()
+        except OSError:
+            logger.exception("listing snapshots failed")
+            ids = []
+        ordered = [pointer, *(i for i in ids if i != pointer)]
+        return [i for i in ordered if i not in self._broken]
+
+    def _load(self, sid: str) -> Loaded:
+        """A loaded snapshot (the one in memory when it is `sid`); raises a LOAD_ERRORS type."""
+        held = self._loaded.get(sid)
+        if held is not None:
+            return held
+        t0 = time.perf_counter()
+        _use_system_allocator()
+        store = self.store()
+        meta = store.read_meta(sid)
+        members = store.read_members(sid)
+        coverage = store.read_coverage(sid, columns=VIEW_COLUMNS, filters=[("total", ">", 0)])
+        samples = store.read_coverage(sid, columns=SAMPLE_COLUMNS, filters=[("ci_low", ">=", 0)])
+        snap = prepare(sid, meta, members, coverage, samples)
+        _trim()
+        logger.info("loaded snapshot %s in %.2fs", sid, time.perf_counter() - t0)
+        return snap
+
+    def _serve(self, pointer: str, snap: Loaded) -> None:
+        """Make `snap` the served snapshot; drop every other snapshot's tables, views and memo."""
+        if pointer != snap.id:
+            logger.warning(
+                "serving snapshot %s: the latest, %s, cannot be read (%s)",
+                snap.id,
+                pointer,
+                self._broken.get(pointer, "unknown reason"),
+            )
+        self._served = (pointer, snap.id)
+        if snap.id not in self._loaded:
+            self._loaded = {snap.id: snap}
+            for key in [k for k in self._views if k[0] != snap.id]:
+                del self._views[key]
+            for key in [k for k in self._memo if k[0] != snap.id]:
+                del self._memo[key]
+            _trim()
+
+    # -- views and memo -----------------------------------------------------------------------
+    def view(self, content_type: str, period: str, sid: str | None = None) -> View:
+        """The scored view of (content type, period) of the served snapshot (or `sid`, when it
+        is the served one). Built once, kept while among the `max_views` most recently used.
+
+        Raises LookupError without a readable snapshot, ValueError for an unknown period.
+        """
+        snap = self.snapshot(sid)
+        key = (snap.id, content_type, period)
+        with self._lock:
+            cached = self._views.get(key)
+            if cached is not None:
+                self._views.move_to_end(key)
+                return cached
+            build_lock = self._building.setdefault(key, threading.Lock())
+        with build_lock:  # one build per key; other views stay readable meanwhile
+            with self._lock:
+                cached = self._views.get(key)
+            if cached is not None:
+                return cached
+            t0 = time.perf_counter()
+            built = build_view(snap, content_type, period)
+            logger.info("scored %s/%s/%s in %.3fs", *key, time.perf_counter() - t0)
+            with self._lock:
+                if self._served is not None and self._served[1] == snap.id:
+                    self._views[key] = built
+                    while len(self._views) > self.max_views:
+                        self._views.popitem(last=False)
+                self._building.pop(key, None)
+            _trim()
+            return built
+
+    def warm(self, types: Sequence[str], periods: Sequence[str]) -> None:
+        """Score the given views of the served snapshot ahead of the first request (types the
+        snapshot does not have are skipped). Raises like `view`."""
+        have = self.latest().content_types
+        for content_type in types:
+            for period in periods:
+                if content_type in have:
+                    self.view(content_type, period)
+
+    def view_keys(self) -> list[tuple[str, str, str]]:
+        """(snapshot id, content type, period) of the views held, least recently used first."""
+        with self._lock:
+            return list(self._views)
+
+    def loaded_ids(self) -> list[str]:
+        """Ids of the snapshots whose tables are in memory (only the served one)."""
+        return list(self._loaded)
+
+    def memo(self, key: tuple, fn: Callable[[], Any]) -> Any:
+        """`fn()` computed once per key for the served snapshot (LRU, `MEMO_SIZE` entries);
+        entries of an older snapshot go when a new one is served."""
+        full = (self.latest().id, *key)
+        with self._lock:
+            if full in self._memo:
+                self._memo.move_to_end(full)
+                return self._memo[full]
+        value = fn()
+        with self._lock:
+            self._memo[full] = value
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
+    # -- other snapshots ------------------------------------------------------------------------
+    def list(self) -> list[dict]:
+        """Metas of every published snapshot, newest first (`SnapshotStore.list`)."""
+        try:
+            return list(self.store().list())
+        except OSError:
+            logger.exception("listing snapshots failed")
+            return []
+
+    def coverage(
+        self,
+        sid: str,
+        *,
+        period: str | None = None,
+        member_ids: Sequence[int] | None = None,
+        content_type: str | None = None,
+    ) -> pd.DataFrame:
+        """The coverage rows with works (`VIEW_COLUMNS`) of any snapshot, filtered: from memory
+        when `sid` is served, else a filtered read of its file. All types when `content_type`
+        is None or ALL_TYPES. Raises SnapshotError when `sid` cannot be read."""
+        held = self._loaded.get(sid)
+        if held is not None:
+            cov = held.coverage
+            mask = np.ones(len(cov), dtype=bool)
+            if period:
+                mask &= (cov["period"] == period).to_numpy()
+            if content_type and content_type != scoring.ALL_TYPES:
+                mask &= (cov["content_type"] == content_type).to_numpy()
+            if member_ids is not None:
+                mask &= cov["member_id"].isin([int(i) for i in member_ids]).to_numpy()
+            return cov.loc[mask]
+        filters: list[tuple[str, str, Any]] = [("total", ">", 0)]
+        if period:
+            filters.append(("period", "=", period))
+        if content_type and content_type != scoring.ALL_TYPES:
+            filters.append(("content_type", "=", content_type))
+        if member_ids is not None:
+            filters.append(("member_id", "in", [int(i) for i in member_ids]))
+        return self.store().read_coverage(sid, columns=VIEW_COLUMNS, filters=filters)
+
+    # -- status -------------------------------------------------------------------------------
+    def warning(self) -> str | None:
+        """A one-line warning when the latest published snapshot cannot be served, else None."""
+        pointer = self.pointer()
+        if pointer is None or pointer not in self._broken:
+            return None
+        served = self.latest_id()
+        tail = f"showing {served}" if served else "no older snapshot can be read"
+        return f"Snapshot {pointer} could not be read ({self._broken[pointer]}); {tail}"
+
+    def reset(self) -> None:
+        """Forget the served snapshot, views, memo and broken marks (a new data dir; tests)."""
+        with self._lock:
+            self._pointer = (0.0, None)
+            self._served = None
+            self._loaded = {}
+            self._broken.clear()
+            self._views.clear()
+            self._memo.clear()
 
 
+# -- the process's cache ----------------------------------------------------------------------
+_cache = SnapshotCache()
+
+
+def cache() -> SnapshotCache:
+    """The process's SnapshotCache (tests and benches inspect it; pages use the functions)."""
+    return _cache
+
+
+def configure(data_dir: str | Path | None = None, settings: Settings | None = None) -> None:
+    """Point the facade at a data directory (and optionally Settings): a fresh SnapshotCache.
+
+    `settings` is what background jobs started by pages use to reach Crossref; without it,
+    `Settings.from_env()` (read once, on first use) with this data directory.
+    """
+    global _cache
+    _cache = SnapshotCache(data_dir, settings)
+
+
+def reset() -> None:
+    """Forget loaded snapshots, views and memo (tests; a new data dir)."""
+    _cache.reset()
+
+
+def data_dir() -> Path:
+    """The data directory the facade reads."""
+    return _cache.data_dir()
+
+
+def settings() -> Settings:
+    """The Settings (Crossref access for page-started jobs), with this process's data dir."""
+    return _cache.settings()
+
+
+def store() -> SnapshotStore:
+    """The snapshot store of the data dir."""
+    return _cache.store()
+
+
+def snapshot_id() -> str | None:
+    """Id of the served snapshot (the newest readable one); None when there is none."""
+    return _cache.latest_id()
+
+
+def has_snapshot() -> bool:
+    """Whether a snapshot can be served."""
+    return _cache.latest_id() is not None
+
+
+def snapshot(sid: str | None = None) -> Loaded:
+    """The served snapshot (see `SnapshotCache.snapshot`); LookupError when there is none."""
+    return _cache.snapshot(sid)
+
+
+def view(content_type: str, period: str, sid: str | None = None) -> View:
+    """The scored view of (content type, period): see `SnapshotCache.view`."""
+    return _cache.view(content_type, period, sid)
+
+
+def warm(
+    types: Sequence[str] = ("journal-article", scoring.ALL_TYPES),
+    periods: Sequence[str] = scoring.PERIODS,
+) -> None:
+    """Score the common views ahead of the first request (app start-up runs this in a thread);
+    a failure is logged, and shows up again on the first request."""
+    try:
+        _cache.warm(types, periods)
+    except (LookupError, *LOAD_ERRORS):
+        logger.exception("warming views failed")
+
+
+def memo(key: tuple, fn: Callable[[], Any]) -> Any:
+    """Per-snapshot memo: see `SnapshotCache.memo`."""
+    return _cache.memo(key, fn)
+
+
+def meta() -> dict:
+    """meta.json of the served snapshot ({} when there is none)."""
+    return dict(_cache.latest().meta) if has_snapshot() else {}
+
+
+def snapshots() -> list[dict]:
+    """Metas of every published snapshot, newest first."""
+    return _cache.list()
+
+
+def freshness() -> dict:
+    """What every page's header shows about the data.
+
+    Keys: snapshot_id, created (ISO 8601 UTC), data_as_of (Crossref's, from meta.json), source
+    (api | demo | bulk), is_demo, members (count), api_url, broken (ids that failed to load)
+    and warning (one line naming the unreadable latest snapshot and the one shown, or None).
+    """
+    c = _cache
+    served = has_snapshot()  # loads (or fails to load) first: the warning depends on it
+    warning = c.warning()
+    broken = sorted(c.broken(), key=id_sort_key, reverse=True)
+    if not served:
+        return {
+            "snapshot_id": None,
+            "created": None,
+            "data_as_of": None,
+            "source": None,
+            "is_demo": False,
+            "members": 0,
+            "api_url": None,
+            "broken": broken,
+            "warning": warning,
+        }
+    snap = c.latest()
+    m = snap.meta
+    return {
+        "snapshot_id": snap.id,
+        "created": m.get("created"),
+        "data_as_of": m.get("data_as_of"),
+        "source": m.get("source"),
+        "is_demo": m.get("source") == "demo",
+        "members": len(snap.members),
+        "api_url": m.get("api_url"),
+        "broken": broken,
+        "warning": warning,
+    }
+
+
+def health() -> dict:
+    """For `/healthz`: {snapshot_id, snapshot_age_s, source, members, broken, warning}.
+
+    ``snapshot_age_s``: seconds since the served snapshot's ``created`` (meta.json), None
+    without one; ``broken``: ids that failed to load in this process, newest first.
+    """
+    f = freshness()
+    age = None
+    if f["created"]:
+        when = dt.datetime.fromisoformat(str(f["created"]).replace("Z", "+00:00"))
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        age = round((dt.datetime.now(dt.UTC) - when).total_seconds(), 1)
+    return {
+        "snapshot_id": f["snapshot_id"],
+        "snapshot_age_s": age,
+        "source": f["source"],
+        "members": f["members"],
+        "broken": f["broken"],
+        "warning": f["warning"],
+    }
+
+
+# -- memory -------------------------------------------------------------------------------------
 _allocator_set = False
 
 
@@ -251,142 +593,14 @@ def _use_system_allocator() -> None:
     global _allocator_set
     if not _allocator_set:
         _allocator_set = True
-        try:
-            import pyarrow as pa
-
-            pa.set_memory_pool(pa.system_memory_pool())
-        except Exception:  # an exotic pyarrow build: keep its default
-            pass
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _trim() -> None:
-    """Give freed heap pages back to the OS (glibc only; a no-op elsewhere)."""
+    """Give freed heap pages back to the OS (glibc's malloc_trim; nothing elsewhere)."""
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _load(sid: str):
-    """Meta, members and a compact coverage table of one snapshot (falls back to the store)."""
-    _use_system_allocator()
-    st = store()
-    folder = data_dir() / "snapshots" / sid
-    if not _ID_RE.match(sid):
-        return st.load(sid)
-    try:
-        meta = (
-            st.read_meta(sid)
-            if hasattr(st, "read_meta")
-            else json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        )
-        members = pd.read_parquet(folder / "members.parquet")
-        coverage = _read_coverage_compact(folder / "coverage.parquet")
-    except Exception:
-        logger.exception("compact read of snapshot %s failed; using SnapshotStore.load", sid)
-        return st.load(sid)
-    return Loaded(sid, dict(meta), members, coverage, None)
-
-
-def snapshot(sid: str | None = None):
-    """The loaded Snapshot (latest when sid is None); raises LookupError when there is none."""
-    sid = sid or snapshot_id()
-    if sid is None:
-        raise LookupError("no snapshot published yet")
-    with _lock:
-        if sid in _snapshots:
-            _snapshots.move_to_end(sid)
-            return _snapshots[sid]
-        t0 = time.perf_counter()
-        snap = _prepare(_load(sid))
-        logger.info("loaded snapshot %s in %.2fs", sid, time.perf_counter() - t0)
-        _snapshots[sid] = snap
-        _trim()
-        while len(_snapshots) > 1:  # only the latest stays loaded (others are read filtered)
-            old, _ = _snapshots.popitem(last=False)
-            for key in [k for k in _views if k[0] == old]:
-                del _views[key]
-        return snap
-
-
-def meta() -> dict:
-    return dict(snapshot().meta) if has_snapshot() else {}
-
-
-def freshness() -> dict:
-    """What every page shows: snapshot id/date, Crossref's data_as_of, source, demo flag."""
-    if not has_snapshot():
-        return {
-            "snapshot_id": None,
-            "created": None,
-            "data_as_of": None,
-            "source": None,
-            "is_demo": False,
-            "members": 0,
-        }
-    m = snapshot().meta
-    return {
-        "snapshot_id": snapshot().id,
-        "created": m.get("created"),
-        "data_as_of": m.get("data_as_of"),
-        "source": m.get("source"),
-        "is_demo": m.get("source") == "demo",
-        "members": int(m.get("members") or len(snapshot().members)),
-        "api_url": m.get("api_url"),
-    }
-
-
-def snapshots() -> list[dict]:
-    """Metas of every published snapshot, newest first."""
-    try:
-        return list(store().list())
-    except Exception:
-        logger.exception("listing snapshots failed")
-        return []
-
-
-def _memoised(key: tuple, fn):
-    full = (snapshot_id(), *key)
-    with _lock:
-        if full in _memo:
-            return _memo[full]
-    value = fn()
-    with _lock:
-        if len(_memo) > 512:
-            _memo.clear()
-        _memo[full] = value
-    return value
-
-
-def _read_coverage(
-    sid: str,
-    *,
-    period: str | None = None,
-    member_ids: Sequence[int] | None = None,
-    content_type: str | None = None,
-) -> pd.DataFrame:
-    """A filtered read of another snapshot's coverage table (no need to hold it all in memory)."""
-    if sid in _snapshots:
-        cov = _snapshots[sid].coverage
-        mask = np.ones(len(cov), dtype=bool)
-        if period:
-            mask &= (cov["period"] == period).to_numpy()
-        if content_type and content_type != scoring.ALL_TYPES:
-            mask &= (cov["content_type"] == content_type).to_numpy()
-        if member_ids is not None:
-            mask &= cov["member_id"].isin(list(member_ids)).to_numpy()
-        return cov.loc[mask].copy()
-    import pyarrow.parquet as pq
-
-    path = data_dir() / "snapshots" / sid / "coverage.parquet"
-    filters = []
-    if period:
-        filters.append(("period", "=", period))
-    if content_type and content_type != scoring.ALL_TYPES:
-        filters.append(("content_type", "=", content_type))
-    if member_ids is not None:
-        filters.append(("member_id", "in", [int(i) for i in member_ids]))
-    table = pq.read_table(path, filters=filters or None)
-    return table.to_pandas()
+    except (OSError, AttributeError):  # not glibc: freed pages stay with the process
+        return

@@ -9,26 +9,16 @@ import numpy as np
 import pandas as pd
 
 import metrics
+from cache.store.snapshots import id_sort_key
 from metrics import scoring
 
-from .export import estimate_short, estimate_text
-from .loader import _memoised, _read_coverage, snapshot_id, snapshots
-from .roster import member, members
-from .views import _slice, view
-from .vocab import metric_label
+from .export import estimate_short, estimate_text, pct
+from .loader import LOAD_ERRORS, cache, memo, snapshot_id, snapshots, view
+from .roster import member, peer_groups
+from .views import slice_coverage
+from .vocab import PEER_GROUPINGS, metric_label
 
 logger = logging.getLogger(__name__)
-
-
-PEER_GROUPINGS = {"size": "Size tier", "gem": "GEM / non-GEM", "country": "Country"}
-
-
-def _groups(by: str) -> pd.Series:
-    def compute():
-        g = scoring.peer_groups(members().reset_index(drop=True), by)
-        return pd.Series(np.asarray(g, dtype=object), index=members().index).astype(str)
-
-    return _memoised(("groups", by), compute)
 
 
 def member_metrics(member_id: int, content_type: str, period: str) -> pd.DataFrame:
@@ -101,14 +91,20 @@ def value_text(row) -> str:
         return estimate_text(
             value, row.get("ci_low"), row.get("ci_high"), row.get("n"), row.get("unit") or ""
         )
-    return f"{value * 100:.1f} %"
+    return pct(value)
 
 
 def peer_position(member_id: int, content_type: str, period: str, by: str = "size") -> dict:
-    """Percentile within the member's peer group, peer median, Crossref-wide DOI-weighted value."""
+    """Percentile within the member's peer group, peer median, Crossref-wide DOI-weighted value.
+
+    ``{"by", "group", "group_size", "frame"}``; ``by`` falls back to ``"size"`` when unknown.
+    ``frame``: one row per metric plus ``__composite``, columns metric, label, value,
+    peer_median, crossref_doi_weighted, crossref_member_median (**fractions 0–1**) and
+    percentile (**0–100** among peers with works); NaN where not applicable.
+    """
     by = by if by in PEER_GROUPINGS else "size"
     v = view(content_type, period)
-    groups = _groups(by)
+    groups = peer_groups(by)
     group = str(groups.get(member_id, ""))
 
     def ranks():
@@ -116,7 +112,7 @@ def peer_position(member_id: int, content_type: str, period: str, by: str = "siz
         mat = v.matrix.loc[active].copy()
         mat["__composite"] = v.composite.reindex(mat.index)
         g = groups.reindex(mat.index)
-        pr = scoring.percentile_ranks(mat, g)
+        pr = scoring.percentile_ranks(mat, g).astype(np.float32)  # percent 0–100, compact
         med = mat.groupby(g).median()
         sizes = g.value_counts()
         return pr, med, sizes
@@ -153,6 +149,8 @@ def peer_position(member_id: int, content_type: str, period: str, by: str = "siz
 
 
 def works_by_year(member_id: int) -> pd.DataFrame:
+    """Registered works per publication year (`/members` `breakdowns.dois-by-issued-year`):
+    columns year, works (ints), oldest first; empty for an unknown member."""
     info = member(member_id) or {}
     data = info.get("dois_by_year") or {}
     rows = []
@@ -172,6 +170,8 @@ def works_by_year(member_id: int) -> pd.DataFrame:
 
 
 def counts_by_type(member_id: int, period: str = "all") -> pd.DataFrame:
+    """Works per content type in a period (`/members` `counts-type`): columns content_type,
+    works; most works first; empty for an unknown member or period."""
     info = member(member_id) or {}
     ct = info.get("counts_type") or {}
     data = ct.get(period) if isinstance(ct, Mapping) else None
@@ -186,31 +186,39 @@ def counts_by_type(member_id: int, period: str = "all") -> pd.DataFrame:
 
 
 def previous_snapshot_id(sid: str | None = None) -> str | None:
+    """The newest readable snapshot older than `sid` (default: the served one), or None."""
     sid = sid or snapshot_id()
-    ids = [m.get("id") for m in snapshots() if m.get("id")]
-    ids = sorted(set(ids), reverse=True)
-    older = [i for i in ids if sid is None or i < sid]
+    broken = cache().broken()
+    ids = {m["id"] for m in snapshots() if m.get("id") and m["id"] not in broken}
+    newest_first = sorted(ids, key=id_sort_key, reverse=True)
+    older = [i for i in newest_first if sid is None or id_sort_key(i) < id_sort_key(sid)]
     return older[0] if older else None
 
 
 def change_since_previous(member_id: int, content_type: str, period: str) -> dict:
-    """Per metric: value now, value in the previous snapshot, change (percentage points)."""
+    """Per metric: value now, value in the previous snapshot, change (percentage points).
+
+    ``{"previous": meta of the previous snapshot or None, "frame": …}``; ``frame`` is
+    :func:`member_metrics` plus ``before`` (fraction 0–1, NaN when absent) and ``change_pp``
+    (**percentage points**, ``(value - before) * 100``); None when there is no previous
+    snapshot or it cannot be read (logged, not raised).
+    """
     prev = previous_snapshot_id()
     if prev is None:
         return {"previous": None, "frame": None}
 
     def compute():
         try:
-            old = _read_coverage(
+            old = cache().coverage(
                 prev, period=period, member_ids=[member_id], content_type=content_type
             )
-            old_sub = _slice(old, content_type, period) if len(old) else old
+            old_sub = slice_coverage(old, content_type, period) if len(old) else old
             old_m = (
                 scoring.coverage_matrix(old_sub, content_type, period)
                 if len(old_sub)
                 else pd.DataFrame()
             )
-        except Exception:
+        except LOAD_ERRORS:
             logger.exception("reading previous snapshot %s failed", prev)
             return None
         now = member_metrics(member_id, content_type, period)
@@ -224,6 +232,6 @@ def change_since_previous(member_id: int, content_type: str, period: str) -> dic
         now["change_pp"] = (now["value"] - now["before"]) * 100
         return now
 
-    frame = _memoised(("change", member_id, content_type, period, prev), compute)
+    frame = memo(("change", member_id, content_type, period, prev), compute)
     prev_meta = next((m for m in snapshots() if m.get("id") == prev), {"id": prev})
     return {"previous": prev_meta, "frame": frame}

@@ -1,22 +1,40 @@
-"""Members: the member table of the latest snapshot, id parsing, lookup and name search."""
+"""Members: the member table of the served snapshot, peer groups, id parsing, lookup, search."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .export import _loads, _py
-from .loader import has_snapshot, snapshot
+from metrics import scoring
+
+from .loader import has_snapshot, memo, snapshot
 
 
 def members() -> pd.DataFrame:
+    """The member table of the served snapshot (`Loaded.members`: indexed by member_id).
+    LookupError when there is no snapshot."""
     return snapshot().members
 
 
+def peer_groups(by: str) -> pd.Series:
+    """Peer-group label per member (index member_id, str) for a `scoring.PEER_GROUPINGS` key,
+    memoised per snapshot. ValueError for an unknown grouping."""
+
+    def compute():
+        m = members()
+        groups = scoring.peer_groups(m.reset_index(drop=True), by)
+        return pd.Series(np.asarray(groups, dtype=object), index=m.index).astype(str)
+
+    return memo(("peer_groups", by), compute)
+
+
 def parse_member_id(value: Any) -> int | None:
+    """A Crossref member id from user input (int or digit string, 1…2^53), else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -27,6 +45,8 @@ def parse_member_id(value: Any) -> int | None:
 
 
 def member(member_id: Any) -> dict | None:
+    """One member's row as JSON-safe values (counts_type, dois_by_year parsed from their JSON
+    text, as `/members` gives them); None for an unknown id or without a snapshot."""
     mid = parse_member_id(member_id)
     if mid is None or not has_snapshot():
         return None
@@ -34,19 +54,24 @@ def member(member_id: Any) -> dict | None:
     if mid not in m.index:
         return None
     row = m.loc[mid]
-    out = {k: _py(row[k]) for k in m.columns if k not in ("name_lc", "name_rank")}
+    out = {k: _scalar(row[k]) for k in m.columns if k not in ("name_lc", "name_rank")}
     for key in ("counts_type", "dois_by_year"):
-        out[key] = _loads(out.get(key))
+        out[key] = _json(out.get(key))
     return out
 
 
 def member_name(member_id: int) -> str:
+    """The member's name; its id as text when unknown."""
     m = members()
     return str(m.at[member_id, "name"]) if member_id in m.index else str(member_id)
 
 
 def search_members(query: Any, limit: int = 20, keep: Iterable[Any] = ()) -> list[dict]:
-    """Options for a server-searched select: name substring or exact id; `keep` stays listed."""
+    """Options for a server-searched select: name substring or exact id; `keep` stays listed.
+
+    ``[{"value": "<member id>", "label": "Name (id)"}]``: the `keep` ids first, then matches
+    by most registered works, at most ``limit`` (+ kept); ``[]`` without a snapshot.
+    """
     if not has_snapshot():
         return []
     m = members()
@@ -85,3 +110,24 @@ def search_members(query: Any, limit: int = 20, keep: Iterable[Any] = ()) -> lis
 
 def _option(m: pd.DataFrame, i: int) -> dict:
     return {"value": str(i), "label": f"{m.at[i, 'name']} ({i})"}
+
+
+def _scalar(x: Any) -> Any:
+    """numpy scalars as plain Python (NaN → None)."""
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return None if np.isnan(x) else float(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+def _json(x: Any) -> Any:
+    """Parsed JSON text; None when it does not parse; non-text unchanged."""
+    if isinstance(x, str):
+        try:
+            return json.loads(x)
+        except ValueError:
+            return None
+    return x

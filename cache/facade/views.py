@@ -1,64 +1,101 @@
-"""The memoised scoring view: everything scored for one (snapshot, content type, period).
+"""The scored view: everything scored for one (snapshot, content type, period), built once.
 
-The heavy scoring for one (content type, period) is computed once per snapshot and kept
-in-process (`view()`), so a callback only filters, sorts and slices frames that already exist.
+`build_view` is pure (a loaded snapshot in, a `View` out); `SnapshotCache.view` in
+`cache/facade/loader.py` keeps the few most recently used views per process (LRU, bounded by
+`Settings.view_cache_size`), so a callback only filters, sorts and slices frames that exist.
+
+Units: every coverage value in a View is a **fraction 0–1** (NaN = not applicable); pages turn
+fractions into text with `cache.facade.export.pct`.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from metrics import scoring
 
-from .loader import _building, _lock, _trim, _views, snapshot, snapshot_id
-from .vocab import DEFAULT_PERIOD, DEFAULT_TYPE, content_types, default_weights, metric_keys
+if TYPE_CHECKING:
+    from .loader import Loaded
 
-logger = logging.getLogger(__name__)
+#: Derived results kept per view (`View.cached`), least recently used dropped first.
+VIEW_MEMO_SIZE = 32
 
-_MAX_VIEWS = 12  # ~8–10 MB each at 33k members: 4 common types × 3 periods stay warm
+#: Member columns every view's `table` carries (shared with the members frame, not copied).
+TABLE_MEMBER_COLUMNS = (
+    "member_id",
+    "name",
+    "country",
+    "country_name",
+    "gem",
+    "size_tier",
+    "total_dois",
+    "name_lc",
+    "name_rank",
+)
 
 
 @dataclass
 class View:
-    """Everything scored for one (snapshot, content type, period). Built once, read many times."""
+    """Everything scored for one (snapshot, content type, period). Built once, read many times.
+
+    Frames are indexed by ``member_id``. ``matrix``: member × metric coverage, fractions 0–1 as
+    float32, NaN = N/A; ``covered``/``total``: member × metric counts (int32, 0 where the member
+    has no row). ``works``: the member's works in this type/period (int64, every member).
+    ``composite``: the default-weight composite (fraction 0–1, float64, NaN without data).
+    ``table``: every member: `TABLE_MEMBER_COLUMNS` + works + composite + one float32 column per
+    metric. ``agg``: index metric; doi_weighted, member_mean, member_median (fractions 0–1),
+    members, works. ``estimates``: sample-based rows, index (member_id, metric): covered, total
+    (the sample), ci_low, ci_high (fractions; NaN when several rows were combined), rows.
+    """
 
     snapshot_id: str
     content_type: str
     period: str
     metrics: list[str]
-    matrix: pd.DataFrame  # member_id × metric, 0–1, NaN = N/A
-    covered: pd.DataFrame  # member_id × metric counts
-    total: pd.DataFrame  # member_id × metric counts
-    works: pd.Series  # works of the member in this type/period
+    matrix: pd.DataFrame
+    covered: pd.DataFrame
+    total: pd.DataFrame
+    works: pd.Series
     composite: pd.Series
-    table: pd.DataFrame  # every member: info + works + composite + metrics
-    agg: pd.DataFrame  # index metric: doi_weighted, member_mean, member_median, members, works
-    # sample-based rows (source "sample": finite Wilson interval), index (member_id, metric):
-    # covered, total (the sample), ci_low, ci_high (NaN when several rows were combined), rows
+    table: pd.DataFrame
+    agg: pd.DataFrame
     estimates: pd.DataFrame | None = None
-    _cache: dict = field(default_factory=dict, repr=False)
+    _memo: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
-    def cached(self, key, fn):
-        if key not in self._cache:
-            self._cache[key] = fn()
-        return self._cache[key]
+    def cached(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """`fn()` computed once per key for this view; dropped with the view (or LRU, past
+        `VIEW_MEMO_SIZE` keys). Not locked: two racing callers may both compute, one result wins.
+        """
+        try:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        except KeyError:
+            pass
+        value = fn()
+        self._memo[key] = value
+        while len(self._memo) > VIEW_MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return value
 
 
-def _slice(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
+def slice_coverage(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
+    """The tidy coverage rows of one content type (or ALL_TYPES, derived when absent) and period.
+
+    `cov` has the coverage columns (at least member_id, content_type, period, metric, covered,
+    total, coverage: fractions 0–1); the result has the same columns, text as plain objects.
+    """
     sub = cov[(cov["period"] == period).to_numpy()]
     if content_type != scoring.ALL_TYPES:
         sub = sub[(sub["content_type"] == content_type).to_numpy()]
     sub = sub.copy()
-    for col in ("metric", "content_type", "period", "source"):
-        if col in sub.columns:
-            sub[col] = sub[col].astype(object)
+    for col in ("metric", "content_type", "period"):
+        sub[col] = sub[col].astype(object)
     if content_type == scoring.ALL_TYPES:
         if not (sub["content_type"] == scoring.ALL_TYPES).any():
             sub = scoring.with_all_types(sub)
@@ -66,24 +103,21 @@ def _slice(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame:
     return sub
 
 
-def _estimates(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame | None:
+def estimates(samples: pd.DataFrame, content_type: str, period: str) -> pd.DataFrame | None:
     """The sample-based rows of one type/period (all-types: every type's, combined per metric).
 
-    A row is an estimate when it carries a confidence interval (only `sample` rows do; the
-    compact snapshot read keeps the interval columns only when some row has one).
+    `samples` holds only rows with a finite confidence interval (`Loaded.samples`); None when
+    none falls in this type/period.
     """
-    if "ci_low" not in cov.columns or "ci_high" not in cov.columns:
+    if samples.empty:
         return None
-    mask = np.isfinite(cov["ci_low"].to_numpy(dtype=float))
-    if not mask.any():
-        return None
-    mask &= (cov["period"] == period).to_numpy()
+    mask = (samples["period"] == period).to_numpy()
     if content_type != scoring.ALL_TYPES:
-        mask &= (cov["content_type"] == content_type).to_numpy()
+        mask = mask & (samples["content_type"] == content_type).to_numpy()
     if not mask.any():
         return None
-    est = cov.loc[mask, ["member_id", "metric", "covered", "total", "ci_low", "ci_high"]].copy()
-    est["metric"] = est["metric"].astype(str)
+    est = samples.loc[mask, ["member_id", "metric", "covered", "total", "ci_low", "ci_high"]]
+    est = est.astype({"metric": str})
     g = est.groupby(["member_id", "metric"], sort=False)
     out = pd.DataFrame(
         {
@@ -94,54 +128,38 @@ def _estimates(cov: pd.DataFrame, content_type: str, period: str) -> pd.DataFram
             "ci_high": g["ci_high"].first(),
         }
     )
-    several = out["rows"] > 1
-    out.loc[several, ["ci_low", "ci_high"]] = np.nan
+    out.loc[out["rows"] > 1, ["ci_low", "ci_high"]] = np.nan
     return out
 
 
-def _build_view(sid: str, content_type: str, period: str) -> View:
-    snap = snapshot(sid)
-    keys = metric_keys()
-    sub = _slice(snap.coverage, content_type, period)
-    matrix = scoring.coverage_matrix(sub, content_type, period, metrics=keys)
-    matrix = matrix.reindex(columns=keys).astype(float)
+def build_view(snap: Loaded, content_type: str, period: str) -> View:
+    """Score one (content type, period) of a loaded snapshot: the matrices, composite, table, agg.
+
+    Pure and uncached (the bench's naive baseline calls it per request); the facade goes
+    through `SnapshotCache.view`. Raises ValueError for an unknown period.
+    """
+    keys = list(snap.metric_keys)
+    sub = slice_coverage(snap.coverage, content_type, period)
+    matrix = scoring.coverage_matrix(sub, content_type, period, metrics=keys).astype(np.float32)
     covered = sub.pivot_table(index="member_id", columns="metric", values="covered", aggfunc="sum")
     total = sub.pivot_table(index="member_id", columns="metric", values="total", aggfunc="sum")
     # counts as int32 (0 where the member has no row: N/A is carried by `matrix`)
     covered = covered.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
     total = total.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
-    works = total.max(axis=1).reindex(snap.members.index).fillna(0).astype("int64")
-    works.index.name = "member_id"
-    comp = scoring.composite(matrix, {k: v for k, v in default_weights().items() if v})
     m = snap.members
+    works = total.max(axis=1).reindex(m.index).fillna(0).astype("int64")
+    works.index.name = "member_id"
+    weights = {k: w for k, w in scoring.DEFAULT_WEIGHTS.items() if k in keys and w}
+    comp = scoring.composite(matrix, weights).astype(float)
     mat = matrix.reindex(m.index)
     numeric = pd.DataFrame({k: mat[k].to_numpy() for k in keys}, index=m.index)
-    numeric.insert(0, "works", works.reindex(m.index).fillna(0).astype("int64").to_numpy())
-    numeric.insert(1, "composite", comp.reindex(m.index).astype(float).to_numpy())
+    numeric.insert(0, "works", works.to_numpy())
+    numeric.insert(1, "composite", comp.reindex(m.index).to_numpy())
     # member columns are shared with the members frame (copy-on-write: no copy is made)
-    table = pd.concat(
-        [
-            m[
-                [
-                    "member_id",
-                    "name",
-                    "country",
-                    "country_name",
-                    "gem",
-                    "size_tier",
-                    "total_dois",
-                    "name_lc",
-                    "name_rank",
-                ]
-            ],
-            numeric,
-        ],
-        axis=1,
-    )
-    agg = scoring.aggregate(sub, content_type, period)
-    agg = agg.reindex(keys)
+    table = pd.concat([m[list(TABLE_MEMBER_COLUMNS)], numeric], axis=1)
+    agg = scoring.aggregate(sub, content_type, period).reindex(keys)
     return View(
-        sid,
+        snap.id,
         content_type,
         period,
         keys,
@@ -152,47 +170,5 @@ def _build_view(sid: str, content_type: str, period: str) -> View:
         comp,
         table,
         agg,
-        _estimates(snap.coverage, content_type, period),
+        estimates(snap.samples, content_type, period),
     )
-
-
-def view(
-    content_type: str = DEFAULT_TYPE, period: str = DEFAULT_PERIOD, sid: str | None = None
-) -> View:
-    sid = sid or snapshot_id()
-    if sid is None:
-        raise LookupError("no snapshot published yet")
-    key = (sid, content_type, period)
-    cached = _views.get(key)
-    if cached is not None:
-        return cached
-    with _lock:
-        build_lock = _building.setdefault(key, threading.Lock())
-    with build_lock:  # one build per key; other views stay readable meanwhile
-        cached = _views.get(key)
-        if cached is not None:
-            return cached
-        t0 = time.perf_counter()
-        v = _build_view(sid, content_type, period)
-        _trim()
-        logger.info("scored %s/%s/%s in %.3fs", sid, content_type, period, time.perf_counter() - t0)
-        with _lock:
-            _views[key] = v
-            while len(_views) > _MAX_VIEWS:
-                _views.popitem(last=False)
-            _building.pop(key, None)
-        return v
-
-
-def warm(
-    types: Sequence[str] = (DEFAULT_TYPE, scoring.ALL_TYPES),
-    periods_: Sequence[str] = ("current", "all", "backfile"),
-) -> None:
-    """Score the common views ahead of the first request (app start-up runs this in a thread)."""
-    try:
-        for ct in types:
-            for per in periods_:
-                if ct in content_types():
-                    view(ct, per)
-    except Exception:  # warming is an optimisation; a failure shows up on the first request
-        logger.exception("warming views failed")

@@ -1,41 +1,39 @@
-"""Vocabulary: metric keys and labels, content types, periods, size tiers, countries, method."""
+"""Vocabulary: metric keys and labels, content types, periods, size tiers, countries, method.
+
+Periods, their labels and the peer groupings are defined once, in `metrics.scoring`; this module
+re-exports them for pages (`facade.PERIOD_LABELS`, `facade.PEER_GROUPINGS`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 import metrics
 from metrics import scoring
 
-from .loader import _memoised, has_snapshot, snapshot
+from .loader import has_snapshot, memo, snapshot
 from .roster import members
 
 DEFAULT_TYPE = "journal-article"
 DEFAULT_PERIOD = "current"
-PERIOD_LABELS = {
-    "current": "Current (last 3 years)",
-    "backfile": "Backfile (older)",
-    "all": "All time",
-}
+#: Period → label shown on every page (`metrics.scoring.PERIOD_LABELS`).
+PERIOD_LABELS = scoring.PERIOD_LABELS
+#: Peer grouping → label (`metrics.scoring.PEER_GROUPINGS`).
+PEER_GROUPINGS = scoring.PEER_GROUPINGS
 
 
 def metric_keys() -> list[str]:
-    """Registry keys that have data in the latest snapshot, in registry order."""
+    """Registry keys that have data in the served snapshot, in registry order (every registry
+    key when there is no snapshot)."""
     if not has_snapshot():
         return list(metrics.names())
-
-    def compute():
-        present = set(map(str, snapshot().coverage["metric"].unique()))
-        return [k for k in metrics.names() if k in present]
-
-    return _memoised(("metric_keys",), compute)
+    return list(snapshot().metric_keys)
 
 
 def metric_label(key: str) -> str:
+    """The metric's label ('ORCID iDs'); the key itself for an unknown key."""
     try:
         return metrics.get(key).label
     except KeyError:
@@ -43,24 +41,27 @@ def metric_label(key: str) -> str:
 
 
 def metric_info(key: str) -> dict:
+    """What help texts show about one metric: key, label, family, description, why,
+    improve_url, default_weight (a share of the composite, 0–1). KeyError for an unknown key."""
     m = metrics.get(key)
     return {
         "key": m.key,
         "label": m.label,
-        "family": getattr(m, "family", ""),
-        "description": getattr(m, "description", ""),
-        "why": getattr(m, "why", ""),
-        "improve_url": getattr(m, "improve_url", ""),
-        "default_weight": float(getattr(m, "default_weight", 0) or 0),
+        "family": m.family,
+        "description": m.description,
+        "why": m.why,
+        "improve_url": m.improve_url,
+        "default_weight": float(m.default_weight),
     }
 
 
 def default_weights() -> dict[str, float]:
-    w = {k: float(v) for k, v in dict(scoring.DEFAULT_WEIGHTS).items()}
-    return {k: w.get(k, 0.0) for k in metric_keys()}
+    """Composite weight per metric with data (`scoring.DEFAULT_WEIGHTS`; 0 for the others)."""
+    return {k: float(scoring.DEFAULT_WEIGHTS.get(k, 0.0)) for k in metric_keys()}
 
 
 def type_label(content_type: str) -> str:
+    """'All types' for ALL_TYPES, else the Crossref type id made readable ('Journal article')."""
     if content_type == scoring.ALL_TYPES:
         return "All types"
     return content_type.replace("-", " ").capitalize()
@@ -70,48 +71,16 @@ def content_types() -> list[str]:
     """Content types in the snapshot, ALL_TYPES first, then by number of works (all periods)."""
     if not has_snapshot():
         return [DEFAULT_TYPE, scoring.ALL_TYPES]
-
-    def compute():
-        cov = snapshot().coverage
-        period = (
-            cov["period"].cat.codes.to_numpy()
-            if isinstance(cov["period"].dtype, pd.CategoricalDtype)
-            else None
-        )
-        if period is None:
-            cov = cov.astype(
-                {"period": "category", "metric": "category", "content_type": "category"}
-            )
-            period = cov["period"].cat.codes.to_numpy()
-        cats = list(cov["period"].cat.categories)
-        metric = cov["metric"].cat.codes.to_numpy()
-        # one row per member and type: the "all" period of the first metric (every metric has
-        # the same total); the demo and API snapshots always carry the "all" period
-        mask = metric == (metric[0] if len(metric) else 0)
-        if "all" in cats:
-            mask &= period == cats.index("all")
-        types = cov["content_type"].cat.codes.to_numpy()[mask]
-        works = np.bincount(
-            types,
-            weights=cov["total"].to_numpy()[mask].astype(float),
-            minlength=len(cov["content_type"].cat.categories),
-        )
-        names = list(cov["content_type"].cat.categories)
-        ordered = [
-            str(names[i])
-            for i in np.argsort(-works, kind="stable")
-            if works[i] > 0 and names[i] != scoring.ALL_TYPES
-        ]
-        return [scoring.ALL_TYPES, *ordered]
-
-    return _memoised(("content_types",), compute)
+    return list(snapshot().content_types)
 
 
 def periods() -> list[str]:
+    """The period keys (`scoring.PERIODS`), in display order."""
     return list(scoring.PERIODS)
 
 
 def valid_type(value: Any, default: str = DEFAULT_TYPE) -> str:
+    """`value` when it is a content type of the snapshot, else `default` (or the first type)."""
     types = content_types()
     if isinstance(value, str) and value in types:
         return value
@@ -119,60 +88,37 @@ def valid_type(value: Any, default: str = DEFAULT_TYPE) -> str:
 
 
 def valid_period(value: Any, default: str = DEFAULT_PERIOD) -> str:
+    """`value` when it is a period key, else `default`."""
     return value if isinstance(value, str) and value in scoring.PERIODS else default
 
 
 def size_tiers() -> list[tuple[str, str]]:
-    """(tier, human-readable threshold) from scoring.SIZE_TIERS, in order."""
+    """(tier, its range in registered works) per `scoring.SIZE_TIERS`, smallest first:
+    [('small', '< 1,000 works'), ('medium', '1,000–49,999 works'), ('large', '≥ 50,000 works')]."""
     tiers = scoring.SIZE_TIERS
     out: list[tuple[str, str]] = []
-    if (
-        isinstance(tiers, tuple | list)
-        and tiers
-        and all(
-            isinstance(t, tuple | list) and len(t) == 2 and isinstance(t[1], int | float)
-            for t in tiers
-        )
-    ):
-        bounds = sorted(((str(n), int(lo)) for n, lo in tiers), key=lambda x: x[1])
-        for i, (name, lo) in enumerate(bounds):
-            if i + 1 < len(bounds):
-                hi = bounds[i + 1][1]
-                text = f"< {hi:,} works" if lo <= 0 else f"{lo:,}–{hi - 1:,} works"
-            else:
-                text = f"≥ {lo:,} works"
-            out.append((name, text))
-        return out
-    items = tiers.items() if isinstance(tiers, Mapping) else enumerate(tiers)
-    for name, spec in items:
-        label = str(name)
-        if isinstance(spec, tuple | list) and len(spec) == 2:
-            lo, hi = spec
-            text = (
-                f"{int(lo):,}–{int(hi) - 1:,} works"
-                if hi is not None and lo is not None
-                else f"≥ {int(lo or 0):,} works"
-            )
-        elif isinstance(spec, Mapping):
-            text = ", ".join(f"{k}={v}" for k, v in spec.items())
+    for i, (name, low) in enumerate(tiers):
+        if i + 1 == len(tiers):
+            text = f"≥ {low:,} works"
+        elif low <= 0:
+            text = f"< {tiers[i + 1][1]:,} works"
         else:
-            text = str(spec)
-        if isinstance(name, int) and isinstance(spec, tuple | list) and len(spec) == 3:
-            label, text = str(spec[0]), f"{spec[1]}–{spec[2]}"
-        out.append((label, text))
+            text = f"{low:,}–{tiers[i + 1][1] - 1:,} works"
+        out.append((name, text))
     return out
 
 
 def tier_names() -> list[str]:
-    named = [t for t, _ in size_tiers()]
+    """Size tiers present in the snapshot, smallest first (every tier without a snapshot)."""
+    named = [t for t, _ in scoring.SIZE_TIERS]
     if not has_snapshot():
         return named
 
     def compute():
-        present = [str(t) for t in pd.unique(snapshot().members["size_tier"])]
-        return [t for t in named if t in present] + [t for t in present if t not in named]
+        present = {str(t) for t in pd.unique(members()["size_tier"].dropna())}
+        return [t for t in named if t in present]
 
-    return _memoised(("tier_names",), compute)
+    return memo(("tier_names",), compute)
 
 
 def country_options() -> list[tuple[str, str]]:
@@ -191,10 +137,11 @@ def country_options() -> list[tuple[str, str]]:
             (str(c), str(n)) for c, n in zip(pairs["country"], pairs["country_name"], strict=True)
         ]
 
-    return _memoised(("country_options",), compute)
+    return memo(("country_options",), compute)
 
 
 def methodology_markdown() -> str:
+    """The methodology page (`metrics.methodology.methodology_markdown`)."""
     from metrics import methodology
 
     return methodology.methodology_markdown()

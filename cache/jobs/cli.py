@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cache.crossref.errors import CrossrefError, SnapshotError
-from cache.crossref.settings import Settings
+from cache.crossref.settings import ConfigError, Settings, check_data_dir
 from cache.store.csvsafe import frame_csv
 from cache.store.snapshots import Snapshot, SnapshotStore
 
@@ -41,12 +41,23 @@ DataDirOption = Annotated[
     typer.Option(
         "--data-dir",
         help="Data directory (default: $DASHBOARD_DATA_DIR or ~/.cache/crossref-dashboard).",
-        file_okay=False,
-    ),
+    ),  # checked by load_settings: one line, exit 2
 ]
 
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Do not read the raw-response cache.")
+]
+
+EXIT_CONFIG = 2  # bad configuration
+EXIT_BUSY = 75  # another refresh holds the data directory (EX_TEMPFAIL: try again later)
+
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait",
+        help="If another refresh is running on this data directory, wait for it to finish "
+        "(default: exit with status 75).",
+    ),
 ]
 
 EXPORT_COLUMNS = (
@@ -64,8 +75,18 @@ EXPORT_COLUMNS = (
 # --------------------------------------------------------------------------------------------
 # Helpers shared by commands
 # --------------------------------------------------------------------------------------------
-def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
-    return Settings.from_env(data_dir=data_dir, **overrides)
+def load_settings(
+    data_dir: Path | None = None, *, writable: bool = True, **overrides: Any
+) -> Settings:
+    """Settings from the environment with ``--data-dir``; bad configuration (a malformed
+    ``CROSSREF_API_URL``, non-numeric ``PORT`` or knob, a data directory that is a file or, with
+    ``writable``, read-only) prints one line and exits with status 2."""
+    try:
+        settings = Settings.from_env(data_dir=data_dir, **overrides)
+        check_data_dir(settings.data_dir, writable=writable)
+    except ConfigError as exc:
+        fail(f"configuration error: {exc}", code=EXIT_CONFIG)
+    return settings
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -190,12 +211,22 @@ def refresh(
             "copy of the latest snapshot.",
         ),
     ] = None,
-    no_cache: NoCacheOption = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither read nor write (nor open) the raw-response cache."
+        ),
+    ] = False,
+    wait: WaitOption = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Fetch member summaries from Crossref and publish a snapshot."""
+    """Fetch member summaries from Crossref and publish a snapshot.
+
+    Holds the data directory's refresh lock: a second refresh on the same directory exits with
+    status 75 ("another refresh is running (pid N …)") unless ``--wait``.
+    """
     from cache.crossref.client import CrossrefClient
-    from cache.jobs.refresh import refresh_all, refresh_members
+    from cache.jobs.refresh import LockBusy, refresh_all, refresh_lock, refresh_members
 
     settings = load_settings(data_dir)
     if not settings.mailto:
@@ -205,16 +236,24 @@ def refresh(
             err=True,
         )
     store = SnapshotStore(settings.data_dir)
-    previous = store.latest_id()
+    previous: str | None = None
     try:
-        with (
-            CrossrefClient(settings, use_cache=not no_cache) as client,
-            progress_bar("members") as progress,
-        ):
-            if member:
-                result = refresh_members(client, store, member, progress=progress)
-            else:
-                result = refresh_all(client, store, progress=progress)
+        with refresh_lock(settings.data_dir, wait=wait, on_wait=_announce_wait):
+            previous = store.latest_id()  # under the lock: what this refresh would replace
+            with (
+                CrossrefClient(
+                    settings, use_cache=not no_cache, write_cache=not no_cache
+                ) as client,
+                progress_bar("members") as progress,
+            ):
+                if member:
+                    result = refresh_members(client, store, member, progress=progress)
+                else:
+                    result = refresh_all(client, store, progress=progress)
+    except LockBusy as exc:
+        fail(f"refresh not started: {exc}; try again later or pass --wait", code=EXIT_BUSY)
+    except ConfigError as exc:
+        fail(f"refresh failed: {exc}", code=EXIT_CONFIG)
     except (CrossrefError, SnapshotError, OSError) as exc:
         fail(f"refresh failed: {exc} — {_previous_note(previous)}")
     except KeyboardInterrupt:
@@ -222,23 +261,76 @@ def refresh(
     typer.echo(result.summary())
 
 
+def _announce_wait(holder: dict[str, Any]) -> None:
+    pid = holder.get("pid", "unknown")
+    since = f" since {holder['since']}" if holder.get("since") else ""
+    typer.echo(f"waiting: another refresh is running (pid {pid}{since})…", err=True)
+
+
 @app.command()
-def snapshots(data_dir: DataDirOption = None) -> None:
-    """List snapshots, newest first."""
-    settings = load_settings(data_dir)
-    metas = SnapshotStore(settings.data_dir).list()
-    if not metas:
+def snapshots(
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details",
+            help="Also count the members without a recognisable country in each snapshot and "
+            "list those of the newest one (id, name, Crossref location).",
+        ),
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List snapshots, newest first, with their status (ok / broken: reason) and which one the
+    app serves (the latest readable one)."""
+    settings = load_settings(data_dir, writable=False)
+    store = SnapshotStore(settings.data_dir)
+    ids = store.ids()
+    if not ids:
         typer.echo(f"no snapshots in {settings.snapshots_dir}")
         return
-    table = Table("id", "date", "source", "members")
-    for meta in metas:
+    statuses = {sid: store.status(sid) for sid in ids}
+    served = next((sid for sid in store.candidates() if statuses.get(sid) is None), None)
+    columns = ["id", "date", "source", "members", "status", *(["no country"] if details else [])]
+    table = Table(*columns)
+    for sid in ids:
+        try:
+            meta = store.read_meta(sid)
+        except SnapshotError:
+            meta = {}
+        broken = statuses[sid]
+        status = f"broken: {broken}" if broken else "ok, served" if sid == served else "ok"
+        no_country = meta.get("members_without_country_count")
         table.add_row(
-            str(meta.get("id", "")),
+            sid,
             str(meta.get("created", "")),
             str(meta.get("source", "")),
             str(meta.get("members", "")),
+            status,
+            *([str(no_country) if no_country is not None else "?"] if details else []),
         )
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:  # piped or captured: one line per snapshot, nothing cut
+        console = Console(soft_wrap=True, width=500)
+    console.print(table)
+    latest = store.latest_id()
+    if served is None:
+        console.print("no readable snapshot: the app has nothing to serve (run a refresh)")
+    elif latest != served:
+        console.print(f"serving {served}: the latest, {latest}, is broken ({statuses.get(latest)})")
+    if details and served is not None:
+        _print_members_without_country(console, store, served)
+
+
+def _print_members_without_country(console: Console, store: SnapshotStore, sid: str) -> None:
+    """The members of snapshot ``sid`` whose ``location`` names no recognisable country."""
+    members = store.read_members(sid)
+    lost = members[members["country"].fillna("") == ""].sort_values("member_id")
+    console.print(f"{len(lost):,} members without a recognisable country in {sid}")
+    if lost.empty:
+        return
+    table = Table("member id", "name", "location (Crossref)")
+    for row in lost.itertuples():
+        table.add_row(str(row.member_id), str(row.name), str(row.location or ""))
+    console.print(table)
 
 
 @app.command()
@@ -249,14 +341,31 @@ def export(
     snapshot: Annotated[
         str | None, typer.Option("--snapshot", help="Snapshot id (default: the latest).")
     ] = None,
+    country_stats: Annotated[
+        bool,
+        typer.Option("--country-stats", help="Export the imported Crossref country statistics."),
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Write a snapshot's coverage table as CSV."""
-    settings = load_settings(data_dir)
+    """Write a snapshot's coverage table (or the imported country statistics) as CSV.
+
+    The snapshot is verified and range-checked first: a damaged one exits with status 1 and a
+    message naming the file and the newest readable snapshot to export instead.
+    """
+    settings = load_settings(data_dir, writable=False)
+    if country_stats:
+        _export_country_stats(settings.data_dir, out)
+        return
+    store = SnapshotStore(settings.data_dir)
     try:
-        snap = SnapshotStore(settings.data_dir).load(snapshot)
+        snap = store.load(snapshot)
     except SnapshotError as exc:
-        fail(f"export failed: {exc}")
+        hint = ""
+        if snapshot is None or store.ids():
+            served = store.served_id()
+            if served is not None and served != snapshot and f" {served}:" not in f" {exc}":
+                hint = f" (newest readable snapshot: {served}; export it with --snapshot {served})"
+        fail(f"export failed: {exc}{hint}")
     if out is None:
         write_coverage_csv(snap, sys.stdout)
         sys.stdout.flush()
@@ -269,19 +378,72 @@ def export(
     typer.echo(f"wrote {rows} rows of snapshot {snap.id} to {out}", err=True)
 
 
-@app.command()
-def demo(
-    members: Annotated[int, typer.Option("--members", help="Population size.")] = 33_000,
+def _export_country_stats(data_dir: Path, out: Path | None) -> None:
+    from cache.store import country_stats
+
+    try:
+        table = country_stats.load(data_dir)
+    except (OSError, ValueError) as exc:
+        fail(f"export failed: cannot read the imported country statistics ({exc})")
+    if table.empty:
+        fail("export failed: no country statistics imported (run `python -m cache country-stats`)")
+    text = frame_csv(table)
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"export failed: {exc}")
+    typer.echo(f"wrote {len(table)} rows of country statistics to {out}", err=True)
+
+
+@app.command("country-stats")
+def country_stats_import(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Crossref's country-statistics CSV files (participation, coverage)."),
+    ],
     data_dir: DataDirOption = None,
 ) -> None:
-    """Build the demo snapshot (mock API on loopback + the real refresh)."""
+    """Import Crossref's "State of Crossref metadata by member country" CSV files (any dates)."""
+    from cache.jobs import country_stats
+
+    settings = load_settings(data_dir)
+    try:
+        report = country_stats.import_files(settings.data_dir, files)
+    except (country_stats.CountryStatsError, OSError) as exc:
+        fail(f"country-stats failed: {exc}")
+    for name, line, why in report.malformed[:20]:
+        typer.echo(f"{name}:{line}: skipped malformed row: {why}", err=True)
+    if len(report.malformed) > 20:
+        typer.echo(f"… and {len(report.malformed) - 20} more malformed rows", err=True)
+    typer.echo(report.summary())
+
+
+@app.command()
+def demo(
+    members: Annotated[int, typer.Option("--members", help="Population size.", min=1)] = 33_000,
+    wait: WaitOption = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Build the demo snapshot (mock API on loopback + the real refresh), under the same
+    data-directory lock as ``refresh``."""
+    from cache.jobs.refresh import LockBusy, refresh_lock
     from mock_crossref.demo import run_demo_refresh
 
     settings = load_settings(data_dir)
-    previous = SnapshotStore(settings.data_dir).latest_id()
+    previous: str | None = None
     try:
-        with progress_bar("demo members") as progress:
-            result = run_demo_refresh(settings, members, progress)
+        with refresh_lock(settings.data_dir, wait=wait, on_wait=_announce_wait):
+            previous = SnapshotStore(settings.data_dir).latest_id()
+            with progress_bar("demo members") as progress:
+                result = run_demo_refresh(settings, members, progress)
+    except LockBusy as exc:
+        fail(f"demo not started: {exc}; try again later or pass --wait", code=EXIT_BUSY)
+    except ConfigError as exc:
+        fail(f"demo failed: {exc}", code=EXIT_CONFIG)
     except (CrossrefError, SnapshotError, OSError) as exc:
         fail(f"demo failed: {exc} — {_previous_note(previous)}")
     typer.echo(result.summary())
@@ -355,14 +517,22 @@ def funder(
 def bulk(
     files: Annotated[
         list[Path],
-        typer.Argument(help='Works files (.jsonl[.gz] or {"items": …} .json[.gz]) or folders.'),
+        typer.Argument(
+            help='Works files or folders: JSON Lines, {"items": …} chunks, saved API '
+            "responses, JSON arrays (plain, .gz, .bz2, .xz) and .tar / .tar.gz archives of them."
+        ),
     ],
     current_year: Annotated[
         int | None,
         typer.Option("--current-year", help="Year that splits current/backfile (default: now)."),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Stop at the first malformed line (non-zero exit).")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail (non-zero exit, nothing published) on anything not scored: a malformed "
+            "line, a damaged file, a record without a member, a file that holds no works.",
+        ),
     ] = False,
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB memory limit, e.g. 1GB.")
@@ -372,10 +542,14 @@ def bulk(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Score Crossref works files with DuckDB and publish a snapshot with source "bulk"."""
+    """Score Crossref works files with DuckDB and publish a snapshot with source "bulk".
+
+    A DOI given more than once counts once (the latest copy by indexed date); a run that scores
+    no work publishes nothing and exits non-zero, naming each file and what it holds.
+    """
     import duckdb
 
-    from cache.jobs.bulk import BulkIngestError, ingest
+    from cache.jobs.bulk import BulkIngestError, NothingScored, ingest
 
     settings = load_settings(data_dir)
     store = SnapshotStore(settings.data_dir)
@@ -390,6 +564,8 @@ def bulk(
                 memory_limit=memory_limit,
                 threads=threads,
             )
+    except NothingScored as exc:
+        fail(f"bulk: {exc} [latest snapshot: {store.latest_id() or 'none'}]")
     except (BulkIngestError, SnapshotError, OSError, duckdb.Error) as exc:
         fail(f"bulk failed: {exc}")
     typer.echo(result.summary())

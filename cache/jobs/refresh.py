@@ -15,7 +15,13 @@ with ``coverage`` NaN and ``covered`` 0. The work happens page by page while lat
 still downloading, and the per-metric expansion is vectorised with numpy.
 
 Nothing is published unless every request succeeded: any exception propagates before
-``SnapshotStore.publish``.
+``SnapshotStore.publish``. A coverage value outside 0–1 (never seen from Crossref) is stored as
+NaN (N/A) with a warning, and an item without a positive ``id`` is skipped.
+
+Both jobs hold the data directory's refresh lock (:func:`cache.store.files.refresh_lock`) from
+the first request to the publish, waiting for another holder: two refreshes never run at once
+on one data directory, and ``refresh_members`` merges into the snapshot that is latest *when it
+publishes* (read under the lock), so two member refreshes never lose each other's update.
 """
 
 from __future__ import annotations
@@ -32,15 +38,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 
 import metrics
-from cache.crossref.errors import CrossrefError
+from cache.crossref.errors import CrossrefError, SnapshotError
 from cache.jobs.locations import is_gem, parse_country
+from cache.store.files import LockBusy, refresh_lock, refresh_running
 from cache.store.snapshots import MEMBER_COLUMNS, PERIODS, Snapshot, SnapshotStore
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LockBusy",
+    "RefreshResult",
+    "members_to_tables",
+    "refresh_all",
+    "refresh_lock",
+    "refresh_members",
+    "refresh_running",
+]
 
 # The registry's member-summary metrics; each registry key is its Crossref coverage key.
 COVERAGE_KEYS: tuple[str, ...] = metrics.COVERAGE_KEYS
@@ -53,6 +71,13 @@ ProgressFn = Callable[[int, int], Any]
 
 @dataclass
 class RefreshResult:
+    """What a refresh did: the published ``snapshot_id``, ``members`` (rows of the members
+    table), ``coverage_rows`` (rows of the coverage table), HTTP ``requests``, ``retries``,
+    ``http_429`` (rate-limited answers) and ``cache_hits`` counts, ``duration_s`` (wall-clock
+    seconds), the snapshot ``meta``, and ``no_country`` (members whose ``location`` names no
+    recognisable country).
+    """
+
     snapshot_id: str
     members: int
     coverage_rows: int
@@ -62,11 +87,15 @@ class RefreshResult:
     cache_hits: int
     duration_s: float
     meta: dict[str, Any] = field(default_factory=dict)
+    #: members of the published snapshot whose ``location`` names no recognisable country
+    no_country: int = 0
 
     def summary(self) -> str:
+        """One log line: ``members=… requests=… retries=… 429s=… duration=…s snapshot=…``."""
         return (
             f"members={self.members} requests={self.requests} retries={self.retries} "
-            f"429s={self.http_429} duration={self.duration_s:.1f}s snapshot={self.snapshot_id}"
+            f"429s={self.http_429} duration={self.duration_s:.1f}s snapshot={self.snapshot_id} "
+            f"no_country={self.no_country}"
         )
 
 
@@ -93,16 +122,12 @@ def _std_compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-try:  # same text as _std_compact_json for these int-valued dicts, ~5x faster
-    import orjson
-
-    def _compact_json(value: Any) -> str:
-        try:
-            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        except TypeError:
-            return _std_compact_json(value)
-except ImportError:  # pragma: no cover - depends on the environment
-    _compact_json = _std_compact_json
+def _compact_json(value: Any) -> str:
+    """Same text as :func:`_std_compact_json`, ~5x faster with orjson; non-str keys fall back."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return _std_compact_json(value)
 
 
 class _Converter:
@@ -122,6 +147,8 @@ class _Converter:
         self.text_chunks: list[tuple[pa.Array, ...]] = []
         self.max_status_check = 0
         self.duplicates = 0
+        self.bad_ids = 0
+        self.out_of_range = 0
 
     def add(self, items: Iterable[dict]) -> int:
         added = 0
@@ -129,6 +156,9 @@ class _Converter:
             if not isinstance(item, dict) or "id" not in item:
                 continue
             member_id = _int(item.get("id"))
+            if member_id <= 0:
+                self.bad_ids += 1
+                continue
             if member_id in self.seen:
                 self.duplicates += 1
                 continue
@@ -218,7 +248,11 @@ class _Converter:
             return
         k = len(COVERAGE_KEYS)
         values = _float_matrix(self.w_values, k)
-        total = np.asarray(self.w_total, dtype="int64")
+        outside = ~np.isnan(values) & ~((values >= 0) & (values <= 1))
+        if outside.any():  # a fraction outside 0–1 is not a coverage: keep it as N/A
+            self.out_of_range += int(np.count_nonzero(outside))
+            values = np.where(outside, np.nan, values)
+        total = np.maximum(np.asarray(self.w_total, dtype="int64"), 0)
         has_works = (total > 0)[:, None]
         coverage = np.where(has_works, values, np.nan)
         covered = np.where(
@@ -324,13 +358,25 @@ def _publish(
     members = conv.members_frame()
     coverage = conv.coverage_frame()
     refreshed = len(members)
+    if conv.out_of_range:
+        logger.warning(
+            "%d coverage value(s) from Crossref were outside 0–1 and are stored as N/A",
+            conv.out_of_range,
+        )
+    if conv.bad_ids:
+        logger.warning("skipped %d member item(s) without a positive id", conv.bad_ids)
     if base is not None:
         members, coverage = _merge(base, members, coverage)
         extra_meta = {**extra_meta, "based_on": base.id}
     stats = client.stats.as_dict()
     delta = {k: stats[k] - stats_before.get(k, 0) for k in stats}
     duration = round(time.monotonic() - started, 3)
+    no_country = sorted(
+        int(i) for i in members.loc[members["country"].fillna("") == "", "member_id"]
+    )
     meta = {
+        "members_without_country": no_country,
+        "members_without_country_count": len(no_country),
         "source": source,
         "api_url": client.settings.api_url,
         "requests": delta["requests"],
@@ -353,6 +399,7 @@ def _publish(
         cache_hits=delta["cache_hits"],
         duration_s=duration,
         meta=store.read_meta(sid),
+        no_country=len(no_country),
     )
 
 
@@ -396,8 +443,24 @@ def refresh_all(
     source: str = "api",
     rows: int = 1000,
 ) -> RefreshResult:
-    """Fetch every member summary and publish one snapshot. Raises on any failure (nothing is
-    published then, and the previous snapshot stays the latest)."""
+    """Fetch every member summary (``/members?rows=…&offset=…``) and publish one snapshot.
+
+    Holds the data directory's refresh lock throughout, waiting for another holder. Raises on
+    any failure (``CrossrefError``, ``SnapshotError``, ``OSError``): nothing is published then,
+    and the previous snapshot stays the latest.
+    """
+    with refresh_lock(store.data_dir, wait=True):
+        return _refresh_all(client, store, progress=progress, source=source, rows=rows)
+
+
+def _refresh_all(
+    client: Any,
+    store: SnapshotStore,
+    *,
+    progress: ProgressFn | None,
+    source: str,
+    rows: int,
+) -> RefreshResult:
     started = time.monotonic()
     before = client.stats.as_dict()
     conv = _Converter()
@@ -445,11 +508,44 @@ def refresh_members(
     source: str = "api",
 ) -> RefreshResult:
     """Fetch the given members through ``/members/{id}`` and publish a snapshot
-    (``meta.scope = "members"``): the latest snapshot with those members' rows replaced, or only
-    those members when there is none yet. Unknown ids raise ``NotFound``."""
+    (``meta.scope = "members"``, ``meta.based_on``): the latest readable snapshot with those
+    members' rows replaced, or only those members when there is no snapshot yet.
+
+    Holds the data directory's refresh lock throughout (waiting for another holder) and reads
+    the snapshot to merge into only after fetching, under the lock. Unknown ids raise
+    ``NotFound``; when snapshots exist but none is readable, ``SnapshotError`` (run a full
+    refresh instead).
+    """
     ids = list(dict.fromkeys(int(i) for i in member_ids))
     if not ids:
         raise ValueError("no member ids given")
+    with refresh_lock(store.data_dir, wait=True):
+        return _refresh_members(client, store, ids, progress=progress, source=source)
+
+
+def _merge_base(store: SnapshotStore) -> Snapshot | None:
+    """The snapshot a member refresh merges into: the latest readable one (None if none)."""
+    if store.latest_id() is None:
+        return None
+    try:
+        base, broken = store.load_latest_readable()
+    except SnapshotError as exc:
+        raise SnapshotError(
+            f"cannot merge the members into a snapshot: {exc} (run a full refresh)"
+        ) from None
+    for sid, reason in broken:
+        logger.warning("merging into %s: skipped unreadable snapshot %s (%s)", base.id, sid, reason)
+    return base
+
+
+def _refresh_members(
+    client: Any,
+    store: SnapshotStore,
+    ids: list[int],
+    *,
+    progress: ProgressFn | None,
+    source: str,
+) -> RefreshResult:
     started = time.monotonic()
     before = client.stats.as_dict()
     if progress is not None:
@@ -467,5 +563,5 @@ def refresh_members(
         started=started,
         stats_before=before,
         extra_meta={"scope": "members", "member_ids": ids},
-        base=store.load() if store.latest_id() else None,
+        base=_merge_base(store),
     )

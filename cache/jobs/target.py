@@ -25,11 +25,6 @@ def latest_meta(settings: Settings) -> dict:
         return {}
 
 
-def serves_demo(settings: Settings) -> bool:
-    """True when the latest snapshot is demo data and no API URL was configured."""
-    return latest_meta(settings).get("source") == "demo" and settings.api_url == DEFAULT_API_URL
-
-
 @contextlib.contextmanager
 def crossref_settings(settings: Settings) -> Iterator[Settings]:
     """``settings`` as they are, or (on demo data) aimed at the demo mock while the block runs."""

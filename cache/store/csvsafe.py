@@ -9,7 +9,8 @@ Two faults it prevents (DESIGN §8; issue 13):
   guard and the formula would land in different rows. Line breaks inside text cells become
   spaces, so every record is exactly one line.
 
-Numbers are written as they are (integers without a decimal point), N/A (NaN/None) as empty.
+Numbers are written as they are, integers (and float columns holding only whole numbers, e.g.
+sums of counts) without a decimal point; N/A (NaN/None) as empty.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -67,7 +69,12 @@ def frame_csv(df: pd.DataFrame) -> str:
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
             columns.append(s.astype(object).where(s.notna(), None).tolist())
         elif pd.api.types.is_float_dtype(s):
-            columns.append(s.tolist())
+            finite = s[np.isfinite(s.to_numpy(dtype="float64", na_value=np.nan))]
+            if len(finite) and bool(((finite % 1) == 0).all() and (finite.abs() < 2**53).all()):
+                # whole numbers held as floats (sums of counts): "12", not "12.0"
+                columns.append([int(v) if v == v else None for v in s.tolist()])
+            else:
+                columns.append(s.tolist())
         else:
             columns.append(safe_series(s).tolist())
     return csv_text([str(c) for c in df.columns], zip(*columns, strict=True))

@@ -148,14 +148,12 @@ def body(dd, content_type: str, period: str) -> list:
     else:
         year_opts = [{"value": k, "label": facade.metric_label(k)} for k in dd.year_metrics()]
         year_value = default_year_metrics(dd)
-        gap_keys = dd.gap_metrics()
-        gap_opts = [{"value": k, "label": gap_option_label(dd, k)} for k in gap_keys]
-        gap_value = default_gap_metric(dd)
+        gap_type = pick_gap_type(dd, content_type)
+        gap_opts = gap_options(dd, gap_type)
+        gap_value = default_gap_metric(dd, gap_type)
         metrics_block = metric_block(dd, content_type, period)
         years_fig = years_figure(dd, year_value)
-        gap = dd.gap(gap_value) if gap_value else None
-        gap_rows = gap["rows"] if gap else []
-        gap_note_children = gap_note(dd, gap_value, gap) if gap else None
+        gap_rows, gap_note_children = gap_view(dd, gap_value, content_type, period)
     return [
         html.Div(
             [
@@ -190,11 +188,23 @@ def body(dd, content_type: str, period: str) -> list:
                             allowDeselect=False,
                             comboboxProps={"zIndex": 400},
                         ),
-                        ui.export_button(f"{DD}-download-btn", "Download CSV"),
+                        ui.export_button(f"{DD}-download-btn", "Download this list (CSV)"),
                         dcc.Download(id=f"{DD}-download"),
+                        ui.export_button(
+                            f"{DD}-download-all-btn", "Download every DOI to fix (CSV)"
+                        ),
+                        dcc.Download(id=f"{DD}-download-all"),
                     ],
                     align="flex-end",
                     gap="md",
+                    mb="xs",
+                    wrap="wrap",
+                ),
+                dmc.Text(
+                    "The full CSV has one row per DOI that lacks any element (in the measured "
+                    "content types and the listed period), with the elements it lacks.",
+                    size="xs",
+                    c="dimmed",
                     mb="xs",
                 ),
                 html.Div(gap_note_children, id=f"{DD}-gap-note"),
@@ -235,6 +245,9 @@ def metric_block(dd, content_type: str, period: str):
         )
     if period == "all":
         notes.append("Sample estimates exist per period (current, backfile), not for all time.")
+    totals_note = dd.totals_note(ct, period)
+    if totals_note:
+        notes.append(totals_note)
     head = dmc.Text(
         f"{facade.type_label(ct)} · {facade.PERIOD_LABELS.get(period, period)}: works published "
         f"{dd.period_text(period)}. Exact counts come from Crossref /works filters; "
@@ -252,7 +265,8 @@ def metric_block(dd, content_type: str, period: str):
                     html.Td(r.family, className="dd-family"),
                     html.Td(bar(r), className="dd-bar"),
                     html.Td(
-                        r.text,
+                        short_reason(r.text),
+                        title=r.text if r.reason else None,
                         className=f"dd-value dd-{r.status.replace(' ', '-').replace('/', '')}",
                     ),
                     html.Td(basis_text(r.status, r.source)),
@@ -302,7 +316,41 @@ def basis_text(status: str, source: str) -> str:
         return "estimate (random sample)"
     if status == "n/a":
         return "no works"
+    if source == "not-measured":
+        return "Crossref rejected the request (400)"
     return "not measured in this drill-down"
+
+
+def short_reason(text: str) -> str:
+    """Crossref's message without its trailing list of valid filters (kept in the tooltip):
+    "Filter 'x' specified but there is no such filter for this route." """
+    head, sep, _ = str(text).partition(" Valid filters for this route are:")
+    return head if sep else str(text)
+
+
+def failure_alert(exc: BaseException) -> dmc.Alert:
+    """What the page says when a whole drill-down stopped. Crossref's own message is kept; only
+    errors that can pass (rate limits, 5xx, timeouts, the error budget) suggest trying again —
+    a request Crossref rejects (4xx) fails the same way every time."""
+    from cache.crossref.errors import CrossrefError, ErrorBudgetExceeded
+
+    if isinstance(exc, CrossrefError):
+        reason = str(exc).rstrip(". ")
+        transient = exc.retryable or isinstance(exc, ErrorBudgetExceeded)
+    else:
+        reason, transient = type(exc).__name__, True
+    advice = (
+        " Requests already answered are cached for 24 hours, so trying again resumes where it "
+        "stopped."
+        if transient
+        else " Crossref rejected the request, so trying again would fail the same way."
+    )
+    return dmc.Alert(
+        f"The drill-down stopped: {reason}.{advice}",
+        title="Work-level detail could not be loaded",
+        color="red",
+        id=f"{DD}-failed",
+    )
 
 
 # ------------------------------------------------------------------------- (d) per-year chart
@@ -386,17 +434,33 @@ def years_figure(dd, keys) -> go.Figure:
 # ------------------------------------------------------------------------------ (e) gap lists
 
 
-def default_gap_metric(dd) -> str | None:
+def pick_gap_type(dd, content_type: str) -> str | None:
+    """The content type whose gap lists to show: the selected one when it was listed, else the
+    member's largest listed type (None when there are no gap lists)."""
+    types = dd.gap_types()
+    if content_type in types:
+        return content_type
+    return types[0] if types else None
+
+
+def default_gap_metric(dd, content_type: str | None = None) -> str | None:
     keys = dd.gap_metrics()
     if not keys:
         return None
     # the first metric (registry order) with works missing
-    with_missing = [k for k in keys if (dd.gap(k)["missing"] or 0) > 0]
+    with_missing = [k for k in keys if (dd.gap(k, content_type)["missing"] or 0) > 0]
     return with_missing[0] if with_missing else keys[0]
 
 
-def gap_option_label(dd, key: str) -> str:
-    g = dd.gap(key)
+def gap_options(dd, content_type: str | None) -> list[dict]:
+    """Options of the "Works without" select for one content type (with missing counts)."""
+    return [{"value": k, "label": gap_option_label(dd, k, content_type)} for k in dd.gap_metrics()]
+
+
+def gap_option_label(dd, key: str, content_type: str | None = None) -> str:
+    g = dd.gap(key, content_type)
+    if g["error"]:
+        return f"{facade.metric_label(key)} (not measured)"
     missing = g["missing"]
     return (
         f"{facade.metric_label(key)} ({missing:,} missing)"
@@ -405,22 +469,68 @@ def gap_option_label(dd, key: str) -> str:
     )
 
 
-def gap_note(dd, key: str | None, gap: dict | None):
+def gap_view(dd, key: str | None, content_type: str, period: str) -> tuple[list[dict], object]:
+    """(grid rows, note) of one metric's DOIs to fix for the selected type and period."""
+    if dd is None or not key or key not in dd.gap_metrics():
+        return [], gap_note(dd, None, None)
+    ct = pick_gap_type(dd, content_type)
+    gap = dd.gap(key, ct)
+    return gap["rows"], gap_note(dd, key, gap, ct, content_type, period)
+
+
+def gap_note(
+    dd,
+    key: str | None,
+    gap: dict | None,
+    content_type: str | None = None,
+    selected_type: str | None = None,
+    selected_period: str | None = None,
+):
+    """What one gap list holds: its type and period, how many works lack the element, whether
+    the list is capped, and why it may be empty (Crossref rejected it; /works finds no works)."""
     if not key or gap is None:
         return dmc.Text("No gap list in this drill-down.", size="sm", c="dimmed")
     label = facade.metric_label(key)
     missing, shown = gap["missing"] or 0, gap["shown"]
+    tl = facade.type_label(content_type).lower() if content_type else ""
+    kind, one = (f"works of type {tl}", f"work of type {tl}") if tl else ("works", "work")
     period = f"published {dd.period_text(dd.gap_period)} ({dd.gap_period} period)"
-    if missing == 0:
-        text = f"No work {period} lacks {label}."
+    notes = []
+    if selected_type and content_type and selected_type != content_type:
+        notes.append(
+            f"No list for {facade.type_label(selected_type).lower()}: lists cover "
+            + ", ".join(facade.type_label(t).lower() for t in dd.gap_types())
+            + "."
+        )
+    if selected_period and selected_period != dd.gap_period:
+        notes.append(
+            f"These lists cover the {dd.gap_period} period; Refresh with the "
+            f"{facade.PERIOD_LABELS.get(selected_period, selected_period).lower()} period "
+            "selected to list that period instead."
+        )
+    totals = dd.totals(content_type, dd.gap_period) if content_type else None
+    if gap["error"]:
+        text = f"{label}: not measured: {gap['error']}"
+    elif missing == 0 and totals and totals["works"] == 0 and totals["summary"] > 0:
+        text = (
+            f"/works finds no {kind} {period}, though Crossref's member summary counts "
+            f"{totals['summary']:,}: there is nothing to list."
+        )
+    elif missing == 0:
+        text = f"No {one} {period} lacks {label}."
     elif gap["capped"]:
         text = (
-            f"{missing:,} works {period} lack {label}. The list holds the first "
+            f"{missing:,} {kind} {period} lack {label}. The list holds the first "
             f"{shown:,} (capped at {dd.gap_cap:,}); the CSV has the same rows."
         )
     else:
-        text = f"{missing:,} works {period} lack {label}: all of them are listed."
-    return dmc.Text(text, size="sm", mb="xs", id=f"{DD}-gap-count")
+        text = f"{missing:,} {kind} {period} lack {label}: all of them are listed."
+    return html.Div(
+        [
+            dmc.Text(text, size="sm", mb="xs", id=f"{DD}-gap-count"),
+            *[dmc.Text(n, size="xs", c="orange.8", mb=4) for n in notes],
+        ]
+    )
 
 
 GAP_COLUMNS = [
@@ -456,5 +566,10 @@ def gap_grid(rows: list[dict]) -> dag.AgGrid:
     )
 
 
-def gaps_filename(mid: int, key: str) -> str:
-    return f"crossref-member-{int(mid)}-missing-{key}.csv"
+def gaps_filename(mid: int, key: str, content_type: str | None = None) -> str:
+    kind = f"-{content_type}" if content_type else ""
+    return f"crossref-member-{int(mid)}{kind}-missing-{key}.csv"
+
+
+def fix_filename(mid: int) -> str:
+    return f"crossref-member-{int(mid)}-dois-to-fix.csv"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from cache import facade
 from pages.components import theme
 
 TEMPLATE = "dashboard"
@@ -103,10 +104,9 @@ def pct_axis(
 
 
 def na_text(value) -> str:
+    """A plotted value (figures plot **percent 0–100**) as text, through the one percent
+    formatter (`facade.pct`, which takes fractions): 42.0 → '42.0 %'; N/A → '—'."""
     try:
-        f = float(value)
+        return facade.pct(float(value) / 100)
     except (TypeError, ValueError):
-        return "—"
-    if f != f:
-        return "—"
-    return f"{f:.1f} %"
+        return facade.NA

@@ -37,8 +37,16 @@ TEXT_FILTER = {
 
 
 def member_column(
-    field: str = "name", header: str = "Member", width: int = 260, pinned=True, filter_: bool = True
+    field: str = "name",
+    header: str = "Member",
+    width: int = 260,
+    pinned=True,
+    filter_: bool = True,
+    wrap: bool = False,
 ) -> dict:
+    """The member-name column (a link to the member page). ``wrap``: long names wrap onto more
+    lines (the row grows) instead of being cut with an ellipsis — for tables where the name is
+    what matters (shortlists)."""
     col = {
         "field": field,
         "headerName": header,
@@ -46,6 +54,8 @@ def member_column(
         "minWidth": width,
         "tooltipField": field,
     }
+    if wrap:
+        col.update(wrapText=True, autoHeight=True, cellClass="cell-wrap")
     if pinned:
         col["pinned"] = "left"
     if filter_:

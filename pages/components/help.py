@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import dash_mantine_components as dmc
-from dash import html
+from dash import dcc, html
 
 from cache import facade
+
+
+def markdown(text: str) -> dcc.Markdown:
+    """Help text rendered as Markdown (`code`, **bold**, links), never raw HTML."""
+    return dcc.Markdown(
+        str(text or ""),
+        dangerously_allow_html=False,
+        link_target="_blank",
+        className="help-markdown",
+    )
 
 
 def metric_help(keys: Iterable[str], values: dict[str, str] | None = None) -> dmc.Accordion:
@@ -19,10 +29,8 @@ def metric_help(keys: Iterable[str], values: dict[str, str] | None = None) -> dm
         if values and k in values:
             control.append(dmc.Badge(values[k], variant="light", ml="sm"))
         body = [
-            dmc.Text(info["description"], size="sm"),
-            dmc.Text([html.B("Why it matters: "), info["why"]], size="sm", mt=6)
-            if info["why"]
-            else None,
+            markdown(info["description"]),
+            markdown(f"**Why it matters:** {info['why']}") if info["why"] else None,
         ]
         if info["improve_url"] and str(info["improve_url"]).startswith(("https://", "http://")):
             body.append(

@@ -74,11 +74,8 @@ def segmented(cid: str, label: str, value: str, options: dict[str, str]) -> html
     )
 
 
-PERIOD_LABELS = {"current": "Current", "backfile": "Backfile", "all": "All time"}
-
-
 def period_control(cid: str, value: str) -> html.Div:
-    return segmented(cid, "Period", value, {p: PERIOD_LABELS[p] for p in facade.periods()})
+    return segmented(cid, "Period", value, {p: facade.PERIOD_LABELS[p] for p in facade.periods()})
 
 
 def metric_select(
@@ -145,7 +142,3 @@ def graph(gid: str, figure=None, height: int | None = None) -> dcc.Graph:
     if height:
         kw["style"] = {"height": f"{height}px"}
     return dcc.Loading(dcc.Graph(id=gid, config=GRAPH_CONFIG, **kw), type="default", delay_show=300)
-
-
-def basis_note(text: str) -> dmc.Text:
-    return dmc.Text(text, size="xs", c="dimmed", fs="italic")

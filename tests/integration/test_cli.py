@@ -7,6 +7,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -183,7 +184,9 @@ def test_refresh_then_export_equals_server_values(
     assert result.exit_code == 0, result.stderr
     line = result.stdout.strip().splitlines()[-1]
     match = re.fullmatch(
-        r"members=1200 requests=2 retries=0 429s=0 duration=\d+\.\ds snapshot=(\S+)", line
+        r"members=1200 requests=2 retries=0 429s=0 duration=\d+\.\ds snapshot=(\S+)"
+        r"( no_country=\d+)?",
+        line,
     )
     assert match, line
     sid = match.group(1)
@@ -272,3 +275,166 @@ def test_all_requests_failing_keeps_previous_snapshot(
     }
     assert SnapshotStore(tmp_path).latest_id() == sid
     assert len(SnapshotStore(tmp_path).load().members) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad configuration, damaged state (issue 13)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "eighty"}, "configuration error: PORT must be a whole number, not 'eighty'"),
+        ({"CROSSREF_API_URL": "ftp://x"}, "configuration error: CROSSREF_API_URL must start"),
+        ({"CROSSREF_TIMEOUT_S": "soon"}, "configuration error: CROSSREF_TIMEOUT_S must be a"),
+    ],
+)
+def test_bad_environment_is_one_line_exit_2(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    for command in (["refresh"], ["snapshots"], ["export"]):
+        result = runner().invoke(app, [*command, "--data-dir", str(tmp_path)], env=env)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+        assert "Traceback" not in result.stderr
+
+
+def test_data_dir_that_is_a_file_or_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a_file = tmp_path / "data"
+    a_file.write_text("not a folder")
+    for command in ("refresh", "snapshots", "export", "demo"):
+        result = runner().invoke(app, [command, "--data-dir", str(a_file)])
+        assert result.exit_code == 2, (command, result.output)
+        assert "is a file, not a directory" in result.stderr and result.stderr.count("\n") == 1
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    publish_sample(read_only)
+    if os.geteuid() == 0:  # root may write anywhere: make the OS answer "read-only" for it
+        real = os.access
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda p, mode, **kw: (
+                False if Path(p) == read_only and mode & os.W_OK else real(p, mode, **kw)
+            ),
+        )
+    else:
+        read_only.chmod(0o555)
+    try:
+        result = runner().invoke(app, ["refresh", "--data-dir", str(read_only)])
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            f"configuration error: data directory '{read_only}' is read-only for this user "
+            "(it must be writable)"
+        )
+        listed = runner().invoke(app, ["snapshots", "--data-dir", str(read_only)])
+        assert listed.exit_code == 0  # reading a read-only data directory is fine
+        exported = runner().invoke(app, ["export", "--data-dir", str(read_only)])
+        assert exported.exit_code == 0 and exported.stdout.startswith("member_id,")
+    finally:
+        read_only.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "99999"}, "configuration error: PORT must be within 1–65535, not 99999"),
+        ({"CROSSREF_API_URL": "http://[::1"}, "configuration error: CROSSREF_API_URL is not a"),
+        ({"CROSSREF_API_URL": "javascript:alert(1)"}, "configuration error: CROSSREF_API_URL"),
+    ],
+)
+def test_app_start_with_bad_config(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={**os.environ, "DASHBOARD_DATA_DIR": str(tmp_path), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message) and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_app_start_with_a_file_as_data_dir(tmp_path: Path) -> None:
+    a_file = tmp_path / "data"
+    a_file.write_text("x")
+    proc = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={**os.environ, "DASHBOARD_DATA_DIR": str(a_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"configuration error: data directory '{a_file}' is a file, not a directory "
+        "(set DASHBOARD_DATA_DIR or --data-dir to a folder)"
+    )
+
+
+def test_no_cache_never_opens_a_corrupt_raw_cache(tmp_path: Path, mock_api) -> None:  # type: ignore[no-untyped-def]
+    http = tmp_path / "http"
+    http.mkdir(parents=True)
+    (http / "cache.db").write_bytes(b"garbage, not sqlite" * 100)
+    before = tree_digest(http)
+    result = runner().invoke(
+        app, ["refresh", "--no-cache", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert tree_digest(http) == before  # not opened, not moved, not repaired
+    assert not list(tmp_path.glob("http.broken-*"))
+    # without --no-cache the broken cache is moved aside and the refresh still works
+    result = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "raw-response cache" in result.stderr and "moved it to http.broken-" in result.stderr
+    assert len(list(tmp_path.glob("http.broken-*"))) == 1
+
+
+@pytest.mark.parametrize("kind", ["directory", "not-utf8"])
+def test_broken_latest_never_blocks_refresh(tmp_path: Path, mock_api, kind: str) -> None:  # type: ignore[no-untyped-def]
+    old = publish_sample(tmp_path)
+    latest = tmp_path / "snapshots" / "LATEST"
+    latest.unlink()
+    if kind == "directory":
+        latest.mkdir()
+    else:
+        latest.write_bytes(b"\x80\x81\xfe")
+    listed = runner().invoke(app, ["snapshots", "--data-dir", str(tmp_path)])
+    assert listed.exit_code == 0 and "ok, served" in listed.stdout and old in listed.stdout
+    result = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
+    assert result.exit_code == 0, result.stderr
+    sid = re.search(r"snapshot=(\S+)", result.stdout).group(1)  # type: ignore[union-attr]
+    assert latest.is_file() and latest.read_text().strip() == sid
+
+
+def test_member_refresh_merges_into_newest_readable(
+    tmp_path: Path, mock_api, mock_population
+) -> None:  # type: ignore[no-untyped-def]
+    full = runner().invoke(
+        app, ["refresh", "--data-dir", str(tmp_path)], env=mock_env(mock_api.url)
+    )
+    assert full.exit_code == 0, full.stderr
+    store = SnapshotStore(tmp_path)
+    good = store.latest_id()
+    bad = publish_sample(tmp_path)
+    (tmp_path / "snapshots" / bad / "members.parquet").write_bytes(b"PAR1")
+    member = int(mock_population.ids[9])
+    result = runner().invoke(
+        app,
+        ["refresh", "--data-dir", str(tmp_path), "--member", str(member)],
+        env=mock_env(mock_api.url),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert f"skipped unreadable snapshot {bad}" in result.stderr
+    snap = store.load()
+    assert snap.meta["based_on"] == good and len(snap.members) == 1200

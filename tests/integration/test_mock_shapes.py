@@ -232,7 +232,7 @@ def test_work_nested_shapes(works):
     for w in works:
         assert isinstance(w["member"], str) and w["member"].isdigit()
         assert w["URL"] == f"https://doi.org/{w['DOI']}"
-        assert isinstance(w["title"], list) if "title" in w else True
+        assert "title" not in w or isinstance(w["title"], list)
         for d in ("created", "deposited", "indexed"):
             assert {"date-parts", "date-time", "timestamp"} <= set(w[d])
             assert w[d]["timestamp"] > 10**12  # milliseconds, after 2001

@@ -132,7 +132,7 @@ def test_conversion_is_fast(fixtures: dict[str, dict]) -> None:
     base = list(fixtures.values())
     # These fixtures are big members (~130 coverage rows each, 3x a typical member); a fifth
     # of the population keeps the test short. bench/refresh.py times the full 33k.
-    items = [{**base[i % len(base)], "id": i} for i in range(6_600)]
+    items = [{**base[i % len(base)], "id": i} for i in range(1, 6_601)]  # member ids are > 0
     started = time.perf_counter()
     members, coverage = members_to_tables(items)
     elapsed = time.perf_counter() - started
@@ -234,7 +234,7 @@ def test_refresh_members(tmp_path: Path, fixtures: dict[str, dict]) -> None:
         result = refresh_members(client, store, [1003, 1001, 1003])
     snap = store.load()
     assert result.requests == 2
-    assert snap.members["member_id"].tolist() == [1003, 1001]
+    assert snap.members["member_id"].tolist() == [1001, 1003]  # stored sorted by member id
     assert snap.meta["scope"] == "members" and snap.meta["member_ids"] == [1003, 1001]
     assert set(snap.coverage["member_id"]) <= {1001, 1003}
     assert not np.isinf(snap.coverage["coverage"].fillna(0)).any()

@@ -87,8 +87,6 @@ LICENSED = {
     "licenses": 1,
     "license-vor": 1,
     "license-tdm": 1,
-    "license-start-date": 1,
-    "license-vor-zero-embargo": 1,
 }
 JSONL_EXPECTED = {
     (297, "book", "current"): expect(
@@ -200,8 +198,6 @@ ITEMS_EXPECTED = {
             "licenses": 3,
             "license-vor": 2,
             "license-tdm": 3,
-            "license-start-date": 3,
-            "license-vor-zero-embargo": 2,
         },
         (2, 17),
     ),
@@ -221,8 +217,7 @@ ITEMS_EXPECTED = {
             "licenses": 1,
             "license-vor": 1,
             "license-cc": 1,
-            "license-start-date": 1,
-            "license-vor-zero-embargo": 1,
+            "license-open-vor-immediate": 1,
         },
         (1, 7),
     ),
@@ -235,10 +230,8 @@ ITEMS_EXPECTED = {
             "licenses": 1,
             "license-vor": 1,
             "license-tdm": 1,
-            "license-start-date": 1,
-            "license-vor-zero-embargo": 1,
         },
-        (0, 23),
+        (0, 22),  # "the CNS physiotherapy study group" is no person
     ),
     (320, "proceedings-article"): expect(
         1,
@@ -253,8 +246,6 @@ ITEMS_EXPECTED = {
             "similarity-checking": 1,
             "licenses": 1,
             "license-vor": 1,
-            "license-start-date": 1,
-            "license-vor-zero-embargo": 1,
         },
         (0, 1),
     ),
@@ -281,7 +272,6 @@ ITEMS_EXPECTED = {
             "resource-links": 2,
             "licenses": 2,
             "license-tdm": 2,
-            "license-start-date": 2,
         },
         (0, 3),
     ),
@@ -651,7 +641,7 @@ def truncated_file(tmp_path: Path, n: int = 30_000) -> tuple[Path, int]:
 def test_truncated_gzip_tail_is_reported_not_fatal(tmp_path: Path) -> None:
     path, complete = truncated_file(tmp_path)
     ok = tmp_path / "ok.jsonl.gz"
-    ok.write_bytes(gzip.compress((good(1, member=200) + "\n").encode()))
+    ok.write_bytes(gzip.compress((good(10**6, member=200) + "\n").encode()))  # another DOI
     r = ingest([path, ok], current_year=YEAR, publish=False)
     assert r.works == complete + 1
     assert r.error_count == 1
@@ -738,7 +728,9 @@ def test_compressions_plain_and_directories(tmp_path: Path) -> None:
         "e.jsonl.gz",
     ]
     assert [f.compression for f in r.files] == ["none", "bz2", "gzip", "gzip"]
-    assert r.works == 60 and r.error_count == 0
+    # every file holds the same 10 DOIs: each is scored, and counted once
+    assert [f.works for f in r.files] == [10, 10, 20, 20]
+    assert r.works == 10 and r.duplicates == 50 and r.error_count == 0
     with pytest.raises(BulkIngestError, match="no such file"):
         ingest([tmp_path / "missing.jsonl.gz"], publish=False)
 
@@ -748,7 +740,7 @@ def test_batches_attribute_errors_to_the_right_file(tmp_path: Path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     names = ["one.jsonl.gz", "two three.jsonl.gz", "it's.jsonl.gz", "g[1].jsonl.gz"]
     for k, name in enumerate(names):
-        lines = [good(i, member=400 + k) for i in range(5 + k)]
+        lines = [good(100 * k + i, member=400 + k) for i in range(5 + k)]
         if k == 1:
             lines[2] = '{"broken": '
         Path(name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
@@ -766,20 +758,6 @@ def test_batches_attribute_errors_to_the_right_file(tmp_path: Path, monkeypatch)
     assert [(e.file, e.line) for e in r.errors] == [("two three.jsonl.gz", 3), (str(items), 1)]
     totals = r.members.set_index("member_id")["total_dois"]
     assert [totals[400 + k] for k in range(4)] == [5, 5, 7, 8]
-
-
-def test_compaction_gives_the_same_tables(tmp_path: Path, monkeypatch) -> None:
-    paths = []
-    for k in range(3):
-        p = tmp_path / f"part{k}.jsonl.gz"
-        bulkdata.write_jsonl_gz(p, 400, seed=20 + k, current_year=YEAR, members=15)
-        paths.append(p)
-    plain = ingest(paths, current_year=YEAR, publish=False)
-    monkeypatch.setattr(bulk.job, "COMPACT_ROWS", 1)
-    compacted = ingest(paths, current_year=YEAR, publish=False)
-    pd.testing.assert_frame_equal(plain.coverage, compacted.coverage)
-    pd.testing.assert_frame_equal(plain.years, compacted.years)
-    pd.testing.assert_frame_equal(plain.members, compacted.members)
 
 
 # --------------------------------------------------------------------------------------------
@@ -857,3 +835,416 @@ def test_random_garbage_never_crashes(tmp_path: Path) -> None:
         parsed += isinstance(obj, dict) and "member" in obj
     assert r.works == parsed
     assert r.works + r.error_count + r.no_member == sum(1 for x in lines if x.strip(b" \t\r"))
+
+
+# --------------------------------------------------------------------------------------------
+# The files Crossref ships: tar archives, Plus snapshots, saved API responses (issue 9 §2)
+# --------------------------------------------------------------------------------------------
+CASES = FIXTURES / "cases"
+WORKS_DIR = FIXTURES / "crossref" / "works"
+
+
+def _load(path: Path):
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        if path.name.endswith(".jsonl.gz"):
+            return [json.loads(line) for line in fh if line.strip()]
+        return json.load(fh)
+
+
+def real_works() -> list[dict]:
+    """Every distinct real record in the fixtures (read with plain json, not the code under
+    test): saved /works pages and single works, public-data chunks, and the cases."""
+    out: list[dict] = []
+    for path in sorted(WORKS_DIR.glob("*.json")):
+        body = _load(path)
+        msg = body["message"]
+        out += msg["items"] if body["message-type"] == "work-list" else [msg]
+    for path in sorted(PUBLIC.glob("*.gz")):
+        doc = _load(path)
+        out += doc if isinstance(doc, list) else doc["items"]
+    for name in ("07-works-without-member.json", "15-component-and-dataset-types.json"):
+        out += _load(CASES / name)
+    out += _load(CASES / "14-huge-record-5000-authors.jsonl.gz")
+    seen: set[str] = set()
+    unique = []
+    for w in out:
+        key = str(w.get("DOI", "")).lower()
+        if key not in seen:
+            seen.add(key)
+            unique.append(w)
+    return unique
+
+
+def _gz_json(obj, indent: int | None = None) -> bytes:
+    return gzip.compress(json.dumps(obj, indent=indent).encode())
+
+
+def _tar(path: Path, members: dict[str, bytes], mode: str = "w") -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, mode) as tar:
+        folder = tarfile.TarInfo("April-2023-public-data-file-from-crossref")
+        folder.type = tarfile.DIRTYPE
+        tar.addfile(folder)
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"April-2023-public-data-file-from-crossref/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _chunks(works: list[dict], n: int) -> list[list[dict]]:
+    return [works[i : i + n] for i in range(0, len(works), n)]
+
+
+def test_archives_and_saved_pages_score_like_json_lines(tmp_path: Path) -> None:
+    """The same real works as JSON Lines, in a .tar of {"items"} .json.gz chunks, a .tar of
+    JSON Lines files, a Plus-style .tar.gz of JSON files, saved API responses and a JSON
+    array: identical tables."""
+    works = real_works()
+    assert len(works) > 120 and sum("member" not in w or w["member"] is None for w in works) > 2
+    ref_path = tmp_path / "works.jsonl.gz"
+    ref_path.write_bytes(gzip.compress("".join(json.dumps(w) + "\n" for w in works).encode()))
+    ref = ingest([ref_path], current_year=YEAR, publish=False)
+
+    chunks = _chunks(works, 40)
+    readme = {"README.txt": b"Crossref public data file. See https://www.crossref.org/\n"}
+    variants: dict[str, list[Path]] = {
+        "tar of json.gz chunks": [
+            _tar(
+                tmp_path / "public-data.tar",
+                {
+                    **readme,
+                    **{f"{i}.json.gz": _gz_json({"items": c}, 2) for i, c in enumerate(chunks)},
+                },
+            )
+        ],
+        "tar of json lines": [
+            _tar(
+                tmp_path / "public-data-2025.tar",
+                {
+                    f"part-{i}.jsonl": "".join(json.dumps(w) + "\n" for w in c).encode()
+                    for i, c in enumerate(chunks)
+                },
+            )
+        ],
+        "plus tar.gz of json": [
+            _tar(
+                tmp_path / "all.json.tar.gz",
+                {f"{i}.json": json.dumps({"items": c}).encode() for i, c in enumerate(chunks)},
+                mode="w:gz",
+            )
+        ],
+        "json array": [tmp_path / "works-array.json"],
+    }
+    (tmp_path / "works-array.json").write_text(json.dumps(works, indent=1), encoding="utf-8")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i, c in enumerate(_chunks(works[:-5], 20)):
+        body = {"status": "ok", "message-type": "work-list", "message-version": "1.0.0"}
+        body["message"] = {"facets": {}, "total-results": len(works), "items": c, "query": {}}
+        raw = json.dumps(body).encode()
+        if i % 2:
+            (pages / f"page-{i}.json.gz").write_bytes(gzip.compress(raw))
+        else:
+            (pages / f"page-{i}.json").write_bytes(raw)
+    for i, w in enumerate(works[-5:]):
+        body = {"status": "ok", "message-type": "work", "message-version": "1.0.0", "message": w}
+        (pages / f"work-{i}.json").write_text(json.dumps(body, indent=2), encoding="utf-8")
+    variants["saved api responses"] = [pages]
+
+    for label, paths in variants.items():
+        got = ingest(paths, current_year=YEAR, publish=False)
+        assert (got.works, got.no_member, got.duplicates) == (ref.works, ref.no_member, 0), label
+        assert got.error_count == 0, label
+        for frame in ("coverage", "years", "members"):
+            pd.testing.assert_frame_equal(
+                getattr(got, frame), getattr(ref, frame), check_categorical=False, obj=label
+            )
+    tarred = ingest(variants["tar of json.gz chunks"], current_year=YEAR, publish=False)
+    assert [i.kind for i in tarred.inputs] == ["tar"]
+    assert tarred.inputs[0].skipped == [
+        "April-2023-public-data-file-from-crossref/README.txt "
+        "(text that is not JSON, starting 'Crossref public data file. See https://w')"
+    ]
+    assert tarred.files[0].name.endswith(
+        "public-data.tar:April-2023-public-data-file-from-crossref/0.json.gz"
+    )
+
+
+def test_case_12a_public_data_tar() -> None:
+    r = ingest([CASES / "12a-public-data-file-layout.tar"], current_year=YEAR, publish=False)
+    assert r.works == 3 and r.error_count == 0 and r.no_member == 0
+    assert [f.format for f in r.files] == ["items", "items"]
+    members = r.members
+    counts = {
+        m: json.loads(c)["all"] for m, c in zip(members.member_id, members.counts_type, strict=True)
+    }
+    assert counts == {
+        311: {"journal-article": 1},
+        320: {"proceedings-article": 1},
+        4443: {"journal-article": 1},
+    }
+
+
+def test_case_13_saved_api_page() -> None:
+    r = ingest([CASES / "13-raw-api-works-page.json.gz"], current_year=YEAR, publish=False)
+    assert r.files[0].format == "api-list"
+    assert r.works == 20 and len(r.members) == 7 and r.no_member == 0
+
+
+def test_case_14_huge_record(tmp_path: Path) -> None:
+    path = CASES / "14-huge-record-5000-authors.jsonl.gz"
+    r = ingest([path], current_year=YEAR, publish=False)
+    assert r.works == 1 and r.error_count == 0 and list(r.members.member_id) == [4443]
+    ctype = r.members.counts_type.map(json.loads)[0]["all"]
+    (cell,) = [covered(r, 4443, t, "all") for t in ctype]
+    assert cell["orcids"] == (1, 1) and cell["affiliations"] == (1, 1)
+    assert cell["orcid-author-share"] == (500, 5000)
+    # the same record with 20x the authors (48 MB) is too long for DuckDB's reader: it is
+    # scored on the streaming path and the summary names file and line
+    (work,) = _load(path)
+    work["author"] = work["author"] * 20
+    big = tmp_path / "huge.jsonl.gz"
+    small = json.dumps({**work, "author": work["author"][:3], "DOI": "10.7717/other"})
+    big.write_bytes(gzip.compress((small + "\n" + json.dumps(work) + "\n").encode(), 1))
+    r = ingest([big], current_year=YEAR, publish=False)
+    assert r.works == 2 and r.error_count == 0 and r.files[0].path_taken == "stream"
+    mb = f"{len(json.dumps(work).encode()) / 1e6:,.1f} MB"
+    assert r.files[0].notes == [
+        f"line 2 is {mb}, longer than DuckDB's reader takes (16.8 MB): the file was read on "
+        "the streaming path"
+    ]
+    assert f"note: {big}: line 2 is {mb}" in r.summary()
+    cell = covered(r, 4443, next(iter(ctype)), "all")
+    first3 = sum(bool(a.get("ORCID")) for a in work["author"][:3])
+    assert cell["orcid-author-share"] == (500 * 20 + first3, 5000 * 20 + 3)
+
+
+def test_case_07_works_without_member_and_15_types() -> None:
+    r = ingest([CASES / "07-works-without-member.json"], current_year=YEAR, publish=False)
+    assert r.files[0].format == "array"
+    assert r.works == 1 and r.no_member == 2 and list(r.members.member_id) == [4443]
+    r = ingest([CASES / "15-component-and-dataset-types.json"], current_year=YEAR, publish=False)
+    assert r.works == 2
+    comp = {p: covered(r, 340, "component", p) for p in ("all", "current", "backfile")}
+    assert comp["all"]["references"][1] == 1
+    assert comp["current"]["references"][1] == 0 and comp["backfile"]["references"][1] == 0
+    dataset = covered(r, 17266, "dataset", "all")
+    assert dataset["descriptions"] == (1, 1)
+
+
+def test_nothing_to_score_publishes_nothing_and_exits_non_zero(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "data"
+    first = ingest([sample(JSONL_2025)], current_year=YEAR, store=SnapshotStore(data))
+    member = next((FIXTURES / "crossref" / "members").glob("member-*.json"))
+    empty_tar = _tar(tmp_path / "empty.tar", {"README.txt": b"nothing here\n", "x.csv": b"a,b\n"})
+    orphans = tmp_path / "orphans.json"  # the two real records of case 07 without a member
+    orphans.write_text(
+        json.dumps(
+            [w for w in _load(CASES / "07-works-without-member.json") if not w.get("member")]
+        ),
+        encoding="utf-8",
+    )
+    cli = [sys.executable, "-m", "cache"]
+    root = Path(__file__).resolve().parents[2]
+    for path, found in (
+        (member, "an API response envelope of message-type member"),
+        (empty_tar, "a tar archive with 0 works file(s) of 2 member(s)"),
+        (orphans, "a JSON array, 0 work(s) scored, 2 record(s) without a member"),
+    ):
+        with pytest.raises(bulk.NothingScored, match="nothing published") as err:
+            ingest([path], current_year=YEAR, store=SnapshotStore(data))
+        assert f"{path}: {found}" in str(err.value)
+        run = subprocess.run(
+            [*cli, "bulk", str(path), "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            cwd=root,
+        )
+        assert run.returncode != 0
+        assert str(path) in run.stderr and found in run.stderr
+        assert f"latest snapshot: {first.snapshot_id}" in run.stderr
+    listing = subprocess.run(
+        [*cli, "snapshots", "--data-dir", str(data)], capture_output=True, text=True, cwd=root
+    )
+    assert listing.returncode == 0 and first.snapshot_id in listing.stdout
+    assert len(SnapshotStore(data).list()) == 1
+    assert SnapshotStore(data).latest_id() == first.snapshot_id
+
+
+def test_strict_fails_on_anything_not_scored(tmp_path: Path) -> None:
+    member = next((FIXTURES / "crossref" / "members").glob("member-*.json"))
+    with_readme = _tar(
+        tmp_path / "a.tar",
+        {"0.json.gz": (CASES / "13-raw-api-works-page.json.gz").read_bytes(), "README": b"hi\n"},
+    )
+    for path, match in (
+        (CASES / "07-works-without-member.json", "2 record.s. without a member"),
+        (member, "message-type member"),
+        (with_readme, "member .*README .text that is not JSON"),
+    ):
+        with pytest.raises(BulkIngestError, match=match):
+            ingest([sample(JSONL_2025), path], current_year=YEAR, publish=False, strict=True)
+        r = ingest([sample(JSONL_2025), path], current_year=YEAR, publish=False)
+        assert r.works >= 3  # without --strict the rest is scored
+
+
+# --------------------------------------------------------------------------------------------
+# The same DOI twice counts once: the latest copy wins
+# --------------------------------------------------------------------------------------------
+def _stamp(iso: str) -> dict:
+    import datetime as dt
+
+    t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return {
+        "date-parts": [[t.year, t.month, t.day]],
+        "date-time": iso,
+        "timestamp": int(t.timestamp() * 1000),
+    }
+
+
+def test_duplicates_keep_the_latest_copy(tmp_path: Path) -> None:
+    """A data-file chunk plus a later update file (the way Crossref recommends keeping a copy
+    current): each DOI counts once, the copy indexed last wins, DOIs compared without case."""
+    page = _load(CASES / "13-raw-api-works-page.json.gz")["message"]["items"]
+    licensed = [w for w in page if w.get("license")]  # (licensed, in fact)
+    assert len(licensed) >= 2
+    old = [dict(w) for w in page]  # the data file: the real records
+    new = []  # the update file: two records re-indexed later, one lost its abstract
+    for w in licensed[:2]:
+        w2 = dict(w, DOI=w["DOI"].upper(), indexed=_stamp("2030-01-01T00:00:00Z"))
+        new.append(w2)
+    new[0].pop("license")
+    data_file = tmp_path / "data.json.gz"
+    data_file.write_bytes(_gz_json({"items": old}))
+    update = tmp_path / "update.jsonl"
+    update.write_text("".join(json.dumps(w) + "\n" for w in new), encoding="utf-8")
+
+    def abstracts(r: bulk.BulkResult) -> int:  # works with a licence
+        cov = r.coverage
+        return int(cov[(cov.period == "all") & (cov.metric == "licenses")].covered.sum())
+
+    alone = ingest([data_file], current_year=YEAR, publish=False)
+    for order in ([data_file, update], [update, data_file]):  # order does not matter
+        r = ingest(order, current_year=YEAR, publish=False)
+        assert r.works == alone.works == 20 and r.duplicates == 2
+        assert abstracts(r) == abstracts(alone) - 1
+        assert r.summary().splitlines()[0].endswith(", 2 duplicate(s) dropped")
+        assert r.meta["duplicates_dropped"] == 2
+    # the same chunk given twice (another name) counts once
+    copy = tmp_path / "copy-of-data.json.gz"
+    copy.write_bytes(data_file.read_bytes())
+    r = ingest([data_file, copy], current_year=YEAR, publish=False)
+    assert r.works == 20 and r.duplicates == 20
+    pd.testing.assert_frame_equal(r.coverage, alone.coverage)
+    # the same `indexed`: the later `deposited` wins
+    first = dict(licensed[0])
+    a = dict(
+        first, indexed=_stamp("2030-01-01T00:00:00Z"), deposited=_stamp("2029-01-01T00:00:00Z")
+    )
+    b = dict(a, deposited=_stamp("2028-01-01T00:00:00Z"))
+    b.pop("license")
+    tie = tmp_path / "tie.jsonl"
+    tie.write_text(json.dumps(a) + "\n" + json.dumps(b) + "\n", encoding="utf-8")
+    r = ingest([tie], current_year=YEAR, publish=False)
+    assert r.works == 1 and r.duplicates == 1 and abstracts(r) == 1
+    # `indexed` given only as date-time (no timestamp) is read too
+    c = dict(b, indexed={"date-time": "2031-06-01T00:00:00Z"})
+    tie.write_text(json.dumps(a) + "\n" + json.dumps(c) + "\n", encoding="utf-8")
+    r = ingest([tie], current_year=YEAR, publish=False)
+    assert r.works == 1 and abstracts(r) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Damaged data is reported first: file, byte offset, line reached (issue 13 §7)
+# --------------------------------------------------------------------------------------------
+def _first_failure(blob: bytes) -> tuple[int, int]:
+    """Where Python's zlib, fed one byte at a time, rejects ``blob``: (byte offset, complete
+    lines decompressed before it). Independent of the code under test."""
+    import zlib
+
+    dec = zlib.decompressobj(wbits=31)
+    newlines = 0
+    for i in range(len(blob)):
+        try:
+            newlines += dec.decompress(blob[i : i + 1]).count(b"\n")
+        except zlib.error:
+            return i, newlines
+    raise AssertionError("no failure")
+
+
+def _invalid_block(blob: bytes, at: int) -> bool:
+    import zlib
+
+    bad = blob[:at] + b"\xff" * 8 + blob[at + 8 :]
+    try:
+        zlib.decompress(bad, wbits=31)
+    except zlib.error as exc:
+        return "data check" not in str(exc)
+    return False
+
+
+def test_corrupt_gzip_is_reported_first_with_offset_and_line(tmp_path: Path) -> None:
+    lines = [json.dumps(w) for w in bulkdata.iter_works(3000, seed=9, current_year=YEAR)]
+    for k in (5, 50, 500):  # malformed lines before the damage
+        lines[k] = '{"member": broken'
+    clean = gzip.compress(("\n".join(lines) + "\n").encode(), 6)
+    rng = random.Random(3)
+    mid = len(clean) // 3
+    # 200 random bytes: zlib decodes the garbage for a while (here: up to the CRC check at the
+    # end), so many malformed lines come before the damage is detected; 8 x 0xff at `early`
+    # (the first place from `mid` on where they make an invalid deflate block): detected
+    # within a few bytes. Either way the damage comes first.
+    early = next(at for at in range(mid, len(clean), 4999) if _invalid_block(clean, at))
+    for at, garbage in (
+        (mid, bytes(rng.randrange(256) for _ in range(200))),
+        (early, b"\xff" * 8),
+    ):
+        blob = bytearray(clean)
+        blob[at : at + len(garbage)] = garbage
+        path = tmp_path / f"damaged-{at}.jsonl.gz"
+        path.write_bytes(bytes(blob))
+        offset, complete = _first_failure(bytes(blob))
+        assert offset >= at
+
+        r = ingest([path], current_year=YEAR, publish=False)
+        first = r.errors[0]
+        assert first.file == str(path) and first.line == complete + 1
+        assert f"at byte {offset:,} of {len(blob):,}, after line {complete:,}" in first.message
+        assert first.message.startswith("corrupt gzip data")
+        assert r.files[0].damage == first.message
+        summary = r.summary().splitlines()
+        assert summary[1] == f"DAMAGED {path}: {first.message}"
+        assert [e.line for e in r.errors[1:4]] == [6, 51, 501]
+        assert r.works <= complete - 3
+    assert offset < early + 1024  # the second one: found where it is
+
+    # a plainly truncated file: the offset is the end of the data
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(clean[:mid])
+    r = ingest([cut], current_year=YEAR, publish=False)
+    assert f"truncated gzip stream at byte {mid:,} of {mid:,}" in r.errors[0].message
+    assert r.summary().splitlines()[1].startswith(f"DAMAGED {cut}: truncated gzip stream")
+
+
+def test_truncated_tar_scores_the_members_before_the_cut(tmp_path: Path) -> None:
+    works = list(bulkdata.iter_works(90, seed=5, current_year=YEAR, members=3))
+    chunks = {f"{i}.json.gz": _gz_json({"items": c}) for i, c in enumerate(_chunks(works, 30))}
+    whole = _tar(tmp_path / "whole.tar", chunks)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(data[: len(data) - 2048 - len(chunks["2.json.gz"]) // 2])
+    r = ingest([cut], current_year=YEAR, publish=False)
+    assert r.works == 60 and len(r.files) == 2
+    (inp,) = r.inputs
+    assert inp.damage.startswith("archive breaks off at byte")
+    assert "in member April-2023-public-data-file-from-crossref/2.json.gz" in inp.damage
+    assert r.summary().splitlines()[1].startswith(f"DAMAGED {cut}: archive breaks off")
+    with pytest.raises(BulkIngestError, match="archive breaks off"):
+        ingest([cut], current_year=YEAR, publish=False, strict=True)

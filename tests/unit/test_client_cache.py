@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sqlite3
 import stat
 import time
@@ -136,3 +138,117 @@ def test_cache_dir_is_0700(tmp_path: Path) -> None:
     http_dir = tmp_path / "data" / "http"
     assert stat.S_IMODE(http_dir.stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+# ---------------------------------------------------------------------------------------------
+# A disposable cache that is broken is moved aside, never stops the work (issue 13)
+# ---------------------------------------------------------------------------------------------
+def broken_dirs(parent: Path, name: str) -> list[Path]:
+    return sorted(parent.glob(f"{name}.broken-*"))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "directory", "file-instead-of-dir"])
+def test_broken_raw_cache_is_moved_aside(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[httpx.Request] = []
+    with make(tmp_path, calls) as client:  # a healthy cache with entries
+        for member in range(1, 40):
+            client.count("/works", {"member": member})
+    http = tmp_path / "data" / "http"
+    db = http / "cache.db"
+    if damage == "garbage":
+        db.write_bytes(b"\x00garbage not sqlite" * 500)
+    elif damage == "truncated":
+        data = db.read_bytes()
+        db.write_bytes(data[: len(data) // 3])
+    elif damage == "directory":
+        db.unlink()
+        db.mkdir()
+    else:
+        for p in sorted(http.rglob("*"), reverse=True):
+            p.rmdir() if p.is_dir() else p.unlink()
+        http.rmdir()
+        http.write_text("not a directory")
+    calls.clear()
+    with caplog.at_level(logging.WARNING), make(tmp_path, calls) as client:
+        assert client.count("/works", {"member": 1}) == 1  # works, from the network
+        assert client.count("/works", {"member": 1}) == 1  # and caches again
+    assert len(calls) == 1
+    moved = broken_dirs(tmp_path / "data", "http")
+    assert len(moved) == 1 and re.fullmatch(r"http\.broken-\d{8}T\d{6}Z", moved[0].name)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("raw-response cache" in w and "moved it to http.broken-" in w for w in warnings)
+    assert all("\n" not in w for w in warnings)
+    assert stat.S_IMODE(http.stat().st_mode) == 0o700
+
+
+def test_healthy_cache_is_not_moved(tmp_path: Path) -> None:
+    calls: list[httpx.Request] = []
+    for _ in range(3):
+        with make(tmp_path, calls) as client:
+            client.count("/works", {"member": 1})
+    assert len(calls) == 1 and broken_dirs(tmp_path / "data", "http") == []
+
+
+def test_disk_full_on_write_turns_caching_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import diskcache
+
+    def full(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(diskcache.Cache, "set", full)
+    calls: list[httpx.Request] = []
+    with caplog.at_level(logging.WARNING), make(tmp_path, calls) as client:
+        for member in (1, 2, 3):
+            assert client.count("/works", {"member": member}) == member
+    warnings = [r.getMessage() for r in caplog.records if "cannot be written" in r.getMessage()]
+    assert len(warnings) == 1 and "disk is full" in warnings[0]
+
+
+def test_cache_that_cannot_be_opened_at_all_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import diskcache
+
+    def no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(diskcache, "Cache", no_space)
+    calls: list[httpx.Request] = []
+    with caplog.at_level(logging.WARNING), make(tmp_path, calls) as client:
+        assert client.count("/works", {"member": 1}) == 1
+        assert client.count("/works", {"member": 1}) == 2  # no cache: asked again
+    assert any("continuing without it" in r.getMessage() for r in caplog.records)
+
+
+def test_jobs_cache_is_disposable_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cache.crossref import rawcache
+
+    jobs = tmp_path / "jobs"
+    cache = rawcache.open_disposable_cache(jobs, label="jobs cache")
+    cache.set("k", {"pickled": object.__name__})
+    cache.close()
+    (jobs / "cache.db").write_bytes(b"SQLite format 3\x00" + b"\xff" * 3000)  # torn header
+    cache = rawcache.open_disposable_cache(jobs, label="jobs cache")
+    assert cache.get("k") is None and len(broken_dirs(tmp_path, "jobs")) == 1
+    cache.set("k", 1)
+    cache.close()
+
+    def always(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(rawcache, "_open", always)
+    with pytest.raises(rawcache.CacheUnavailable, match=r"jobs cache at .* cannot be opened"):
+        rawcache.open_disposable_cache(tmp_path / "other", label="jobs cache")
+    monkeypatch.undo()
+    monkeypatch.setattr(rawcache, "_check_index", always)
+    fallback = rawcache.open_disposable_cache(
+        tmp_path / "third", label="jobs cache", fallback_to_temp=True
+    )
+    fallback.set("x", 1)
+    assert fallback.get("x") == 1 and not str(fallback.directory).startswith(str(tmp_path))
+    assert stat.S_IMODE(Path(fallback.directory).stat().st_mode) == 0o700
+    fallback.close()

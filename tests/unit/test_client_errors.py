@@ -339,6 +339,8 @@ def test_budget_passes_ten_percent(tmp_path: Path) -> None:
             client.get("/works")  # 1 of 11 = 9 %: still within budget
         with pytest.raises(ErrorBudgetExceeded, match="2 of 12 requests failed"):
             client.get("/works")
+    # 10 successes, then 2 failed requests of 2 attempts each: the budget counts requests
+    assert calls == 10 + 2 * 2
 
 
 def test_twenty_percent_random_faults_complete(tmp_path: Path) -> None:

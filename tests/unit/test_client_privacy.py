@@ -55,6 +55,8 @@ def test_token_only_in_header(tmp_path: Path, debug_logs: pytest.LogCaptureFixtu
         for text in (repr(settings), str(settings)):  # mailto is not secret, the token is
             assert TOKEN not in text
 
+    # the 500 is retried, the connection error too, then one 200 and one 401 (not retried)
+    assert calls == len(seen) == 4
     for request in seen:
         assert request.headers["Crossref-Plus-API-Token"] == f"Bearer {TOKEN}"
         assert TOKEN not in str(request.url)

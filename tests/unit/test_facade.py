@@ -41,20 +41,19 @@ def test_freshness_and_vocabulary(facade):
 def test_view_matches_scoring_and_is_memoised(facade):
     v = facade.view(CT, PER)
     assert facade.view(CT, PER) is v
-    snap = facade.snapshot()
-    direct = scoring.coverage_matrix(
-        snap.coverage.astype({"metric": object, "content_type": object, "period": object}),
-        CT,
-        PER,
-        metrics=v.metrics,
-    )
+    # the stored table, read whole by the store (every row, plain dtypes), scored directly
+    stored = facade.store().load(facade.snapshot_id()).coverage
+    direct = scoring.coverage_matrix(stored, CT, PER, metrics=v.metrics)
+    assert v.matrix.dtypes.eq(np.float32).all()  # compact: float32 fractions
     pd.testing.assert_frame_equal(
-        v.matrix.loc[direct.index],
+        v.matrix.reindex(direct.index).astype(float),  # no row = N/A, as total 0 is
         direct,
         check_names=False,
         check_column_type=False,
         check_index_type=False,
+        atol=1e-6,
     )
+    assert v.covered.dtypes.eq(np.int32).all() and v.total.dtypes.eq(np.int32).all()
     comp = scoring.composite(v.matrix)
     assert np.allclose(v.composite.fillna(-1), comp.fillna(-1))
     # all-types view derives from the per-type rows
@@ -183,7 +182,16 @@ def test_compare_peer_countries_funders_shortlist(facade):
     assert "" not in set(c["country"]) and c["doi_weighted"].dropna().between(0, 1).all()
     assert facade.countries(CT, PER, "not-a-metric").shape[0] == c.shape[0]
     fs = facade.funders_summary(CT, PER)
-    assert "funders" in fs["metrics"] and fs["gap_works"] >= 0
+    assert "funders" in fs["metrics"]
+    # the gap = works without funder info, summed over members with works, from the raw table
+    cov = facade.snapshot().coverage
+    rows = cov[
+        (cov["content_type"] == CT)
+        & (cov["period"] == PER)
+        & (cov["metric"] == "funders")
+        & (cov["total"] > 0)
+    ]
+    assert fs["gap_works"] == int((rows["total"] - rows["covered"]).sum()) > 0
     groups = facade.shortlist(CT, PER, None, min_works=10, top_n=5)
     assert set(groups) == {"gem", "small", "medium", "large"}
     assert all(len(g) <= 5 for g in groups.values())
@@ -296,11 +304,167 @@ def test_new_snapshot_is_picked_up_and_old_one_released(tmp_path):
         assert v1.snapshot_id == first
         time.sleep(1.05)
         second = synthetic.publish(tmp_path, seed=2)
-        facade.loader._latest = (0.0, None)  # skip the 2 s re-check interval
+        assert facade.cache().pointer(refresh=True) == second  # skip the 2 s re-check interval
         assert facade.snapshot_id() == second
         v2 = facade.view(CT, PER)
         assert v2.snapshot_id == second and v2 is not v1
-        assert list(facade._snapshots) == [second]  # the old tables are not kept in memory
-        assert all(k[0] == second for k in facade._views)
+        assert facade.cache().loaded_ids() == [second]  # the old tables are not kept in memory
+        assert all(k[0] == second for k in facade.cache().view_keys())
     finally:
         facade.configure(None)
+
+
+# -- one definition per concept --------------------------------------------------------------
+
+
+def test_period_labels_peer_groupings_and_columns_are_defined_once(facade):
+    from cache.store import snapshots
+    from pages.components import ui
+
+    assert facade.PERIOD_LABELS is scoring.PERIOD_LABELS
+    assert list(facade.PERIOD_LABELS) == list(scoring.PERIODS) == facade.periods()
+    assert not hasattr(ui, "PERIOD_LABELS")  # pages use the facade's labels
+    assert snapshots.PERIODS is scoring.PERIODS
+    assert facade.PEER_GROUPINGS is scoring.PEER_GROUPINGS
+    assert set(facade.PEER_GROUPINGS) >= {"size", "gem", "country", "award"}
+    assert tuple(snapshots.COVERAGE_COLUMNS) == scoring.COVERAGE_COLUMNS
+    # size tiers read as the ranges of scoring.SIZE_TIERS
+    assert facade.size_tiers() == [
+        ("small", "< 1,000 works"),
+        ("medium", "1,000–49,999 works"),
+        ("large", "≥ 50,000 works"),
+    ]
+    assert facade.estimate_text(0.4234, 0.33, 0.52, 100, " works") == (
+        "≈ 42 % (95 % CI 33–52 %, n = 100 works)"
+    )
+
+
+# -- bounded memory ----------------------------------------------------------------------------
+
+
+def test_views_are_evicted_least_recently_used(synthetic_dir):
+    from cache import facade
+    from cache.crossref.settings import Settings
+
+    facade.configure(
+        synthetic_dir, settings=Settings.from_env(data_dir=synthetic_dir, view_cache_size=2)
+    )
+    try:
+        c = facade.cache()
+        a = facade.view(CT, "current")
+        a.cached("probe", lambda: "kept with its view")
+        facade.view(CT, "all")
+        assert facade.view(CT, "current") is a  # a hit refreshes its place
+        facade.view(CT, "backfile")  # evicts (CT, "all"), the least recently used
+        sid = facade.snapshot_id()
+        assert c.view_keys() == [(sid, CT, "current"), (sid, CT, "backfile")]
+        facade.view(scoring.ALL_TYPES, "current")
+        assert (sid, CT, "current") not in c.view_keys() and len(c.view_keys()) == 2
+        again = facade.view(CT, "current")  # rebuilt, equal, and its memo went with the old one
+        assert again is not a and again.matrix.equals(a.matrix)
+        assert again.cached("probe", lambda: "recomputed") == "recomputed"
+    finally:
+        facade.configure(synthetic_dir)
+
+
+# -- fall back, don't fall over -----------------------------------------------------------------
+
+
+def _damage(folder, how: str) -> None:
+    cov = folder / "coverage.parquet"
+    if how == "truncated":
+        data = cov.read_bytes()
+        cov.write_bytes(data[: len(data) // 2])
+    elif how == "garbled":
+        data = bytearray(cov.read_bytes())
+        mid = len(data) // 2
+        data[mid : mid + 4096] = np.random.default_rng(1).bytes(4096)
+        cov.write_bytes(bytes(data))
+    elif how == "missing":
+        (folder / "members.parquet").unlink()
+    elif how == "bad-meta":
+        (folder / "meta.json").write_text("{not json", encoding="utf-8")
+    elif how == "wrong-schema":  # a readable file without `total` (checksums dropped: legacy)
+        pd.read_parquet(cov).drop(columns=["total"]).to_parquet(cov, index=False)
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        meta.pop("files", None)
+        (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbled", "missing", "bad-meta", "wrong-schema"])
+def test_unreadable_latest_snapshot_falls_back_with_a_warning(tmp_path, how):
+    import app  # noqa: F401
+    from cache import facade
+    from pages.components import badges
+    from tests.browser import synthetic
+
+    first = synthetic.publish(tmp_path, seed=1)
+    second = synthetic.publish(tmp_path, seed=2)
+    _damage(tmp_path / "snapshots" / second, how)
+    facade.configure(tmp_path)
+    try:
+        fr = facade.freshness()
+        assert fr["snapshot_id"] == first and fr["broken"] == [second]
+        assert fr["warning"].startswith(f"Snapshot {second} could not be read (")
+        assert fr["warning"].endswith(f"; showing {first}")
+        # every page keeps working on the older snapshot
+        assert len(facade.league(CT, PER)) == len(facade.members()) > 0
+        assert facade.previous_snapshot_id() is None  # the broken one is never "previous"
+        assert facade.change_since_previous(1001, CT, PER)["previous"] is None
+        assert facade.enrichment(first, second, CT, PER) is None
+        h = facade.health()
+        assert h["snapshot_id"] == first and h["broken"] == [second] and h["members"] > 0
+        assert h["snapshot_age_s"] is not None and 0 <= h["snapshot_age_s"] < 600
+        header = str(badges.freshness(compact=True))
+        assert "Latest snapshot unreadable" in header and second in header and first in header
+    finally:
+        facade.configure(None)
+
+
+def test_a_repairing_publish_clears_the_warning_and_nothing_readable_is_no_snapshot(tmp_path):
+    import app  # noqa: F401
+    from cache import facade
+    from tests.browser import synthetic
+
+    first = synthetic.publish(tmp_path, seed=1)
+    _damage(tmp_path / "snapshots" / first, "truncated")
+    facade.configure(tmp_path)
+    try:
+        assert facade.has_snapshot() is False
+        fr = facade.freshness()
+        assert fr["snapshot_id"] is None and fr["broken"] == [first]
+        assert fr["warning"].endswith("; no older snapshot can be read")
+        assert facade.health()["snapshot_id"] is None
+        with pytest.raises(LookupError):
+            facade.view(CT, PER)
+        second = synthetic.publish(tmp_path, seed=2)
+        assert facade.cache().pointer(refresh=True) == second
+        fr = facade.freshness()
+        assert fr["snapshot_id"] == second and fr["warning"] is None and fr["broken"] == [first]
+        assert facade.view(CT, PER).snapshot_id == second
+    finally:
+        facade.configure(None)
+
+
+def test_store_compact_filtered_read_matches_the_full_table(facade):
+    store = facade.store()
+    sid = facade.snapshot_id()
+    full = store.load(sid).coverage
+    ids = [1001, 1002, HOSTILE_ID]
+    got = store.read_coverage(
+        sid,
+        columns=["member_id", "content_type", "metric", "covered", "total", "coverage"],
+        filters=[("period", "=", PER), ("total", ">", 0), ("member_id", "in", ids)],
+    )
+    want = full[(full["period"] == PER) & (full["total"] > 0) & full["member_id"].isin(ids)]
+    assert len(got) == len(want) > 0 and set(got["member_id"]) <= set(ids)
+    assert isinstance(got["metric"].dtype, pd.CategoricalDtype)
+    assert got["covered"].dtype == np.int32 and got["coverage"].dtype == np.float64
+    key = ["member_id", "content_type", "metric"]
+    text = dict.fromkeys(key[1:], str)
+    merged = got.astype(text).merge(want.astype(text), on=key)
+    assert len(merged) == len(want)
+    assert (merged["covered_x"] == merged["covered_y"]).all()
+    assert np.allclose(merged["coverage_x"], merged["coverage_y"], equal_nan=True)
+    with pytest.raises(ValueError):
+        store.read_coverage(sid, columns=["not-a-column"])

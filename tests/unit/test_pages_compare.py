@@ -51,3 +51,26 @@ def test_update_chart_and_url(use_synthetic):
     search, fig, table = c.update([], "journal-article", "current", "bars", None)
     assert table is None and fig.layout.annotations
     assert c.layout(members="1001,1002", chart="heatmap") is not None
+
+
+def test_url_round_trip_keeps_members_type_period_chart_and_peers(use_synthetic):
+    """layout(**query) → controls → URL → layout again: the same selections, none dropped."""
+    from cache import facade
+    from tests.urlstate import round_trip
+
+    c = _c()
+    ids = [str(i) for i in facade.members().index[[2, 0, 1]]]  # an order that is not sorted
+    ctype = next(t for t in facade.content_types() if t != c.DEFAULTS["type"])
+    peers = next(k for k in facade.PEER_GROUPINGS if k != c.DEFAULTS["peers"])
+    query = {
+        "members": ",".join(ids),
+        "type": ctype,
+        "period": "backfile",
+        "chart": "heatmap",
+        "peers": peers,
+    }
+    first, search, second = round_trip(c.layout, c.P, query)
+    assert first == [ids, ctype, "backfile", "heatmap", peers]  # the query was read, all of it
+    for key, value in query.items():
+        assert f"{key}={value}".replace(",", "%2C") in search, (key, search)
+    assert second == first

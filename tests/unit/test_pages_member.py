@@ -9,6 +9,8 @@ show). The callbacks are called directly.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import time
@@ -16,6 +18,7 @@ import time
 import pandas as pd
 import pytest
 
+from tests import FIXTURES
 from tests.browser.synthetic import HOSTILE_ID, HOSTILE_NAME
 from tests.unit.test_pages_common import _Enc, all_ids
 
@@ -326,22 +329,54 @@ def test_years_figure(wl_env):
 
 
 def test_gap_grid_and_csv(wl_env):
+    """DOIs to fix follow the selected content type; one CSV per member lists every DOI with the
+    elements it lacks."""
+    from cache import facade
+
     m = _m()
     state = {"member_id": wl_env["mid"]}
     result = wl_env["result"]
-    rows, note = m.update_drilldown_gaps("abstracts", state)
-    assert len(rows) == len(result["gaps"]["abstracts"]["dois"])
+    dd = facade.drilldown(wl_env["mid"])
+    ct = dd.types[0]
+    key = next(
+        k for k, g in result["gaps"].items() if any(d["type"] == ct for d in g.get("dois", []))
+    )
+    listed = [d for d in result["gaps"][key]["dois"] if d["type"] == ct]
+    per_type = result["gaps"][key]["by_type"][ct]
+    options, rows, note = m.update_drilldown_gaps(key, ct, "current", state)
+    assert len(rows) == len(listed) == per_type["shown"]
+    assert {r["type"] for r in rows} <= {ct}
     assert set(rows[0]) == {"DOI", "title", "type", "year"}
-    assert f"{result['gaps']['abstracts']['missing']:,}" in _text(note)
-    rows, _ = m.update_drilldown_gaps("__class__", state)
+    assert f"{per_type['missing']:,}" in _text(note)
+    label = next(o["label"] for o in options if o["value"] == key)
+    assert f"({per_type['missing']:,} missing)" in label
+    _, rows, _ = m.update_drilldown_gaps("__class__", ct, "current", state)
     assert rows == []
-    dl = m.download_gaps(1, "abstracts", state)
+    # another selected period: the lists are the current period's, and the note says so
+    _, rows, note = m.update_drilldown_gaps(key, ct, "backfile", state)
+    assert len(rows) == len(listed) and "cover the current period" in _text(note)
+    dl = m.download_gaps(1, key, ct, state)
     lines = dl["content"].splitlines()
     assert lines[0] == "metric,doi,title,type,issued_year"
-    assert len(lines) == 1 + len(result["gaps"]["abstracts"]["dois"])
-    assert dl["filename"] == f"crossref-member-{wl_env['mid']}-missing-abstracts.csv"
-    assert m.download_gaps(1, "../etc", state) is m.no_update
-    assert m.download_gaps(None, "abstracts", state) is m.no_update
+    assert len(lines) == 1 + len(listed)
+    assert dl["filename"] == f"crossref-member-{wl_env['mid']}-{ct}-missing-{key}.csv"
+    assert m.download_gaps(1, "../etc", ct, state) is m.no_update
+    assert m.download_gaps(None, key, ct, state) is m.no_update
+
+    # the member's one CSV: every listed DOI once, with the labels of what it lacks
+    full = m.download_dois_to_fix(1, state)
+    assert full["filename"] == f"crossref-member-{wl_env['mid']}-dois-to-fix.csv"
+    table = list(csv.DictReader(io.StringIO(full["content"])))
+    assert list(table[0]) == ["doi", "title", "type", "issued_year", "missing"]
+    expected: dict[str, set[str]] = {}
+    for key, gap in result["gaps"].items():
+        for d in gap["dois"]:
+            expected.setdefault(d["DOI"], set()).add(facade.metric_label(key))
+    assert {r["doi"] for r in table} == set(expected) and len(table) == len(expected)
+    for r in table:
+        assert set(r["missing"].split("; ")) == expected[r["doi"]]
+        assert r["issued_year"] == "" or r["issued_year"].isdigit()
+    assert m.download_dois_to_fix(1, {"member_id": wl_env["other"]}) is m.no_update
 
 
 def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
@@ -352,11 +387,12 @@ def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
     m = _m()
     mid = wl_env["mid"]
     doc = json.loads(json.dumps(wl_env["result"]))
+    ct = doc["types"][0]
     doc["gaps"]["abstracts"]["dois"][:2] = [
         {
             "DOI": "10.1234/<script>alert(1)</script>",
             "title": '<img src=x onerror="alert(2)">',
-            "type": "journal-article",
+            "type": ct,
             "year": 2025,
         },
         {
@@ -368,11 +404,16 @@ def test_hostile_titles_are_text_and_csv_is_neutralised(wl_env, tmp_path):
     ]
     drilldowns.save(wl_env["cfg"].data_dir, doc)
     try:
-        rows, _ = m.update_drilldown_gaps("abstracts", {"member_id": mid})
+        state = {"member_id": mid}
+        _, rows, _ = m.update_drilldown_gaps("abstracts", ct, "current", state)
         assert rows[0]["title"] == '<img src=x onerror="alert(2)">'  # data, rendered as text
-        csv_text = m.download_gaps(1, "abstracts", {"member_id": mid})["content"]
-        assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text and ",'-x," in csv_text
-        assert "\n=" not in csv_text and ",=" not in csv_text
+        for csv_text in (
+            m.download_gaps(1, "abstracts", ct, state)["content"]
+            + m.download_dois_to_fix(1, state)["content"],
+            facade.Drilldown(doc).gaps_csv("abstracts"),
+        ):
+            assert "'=HYPERLINK" in csv_text and "'@SUM(A1)" in csv_text and ",'-x," in csv_text
+            assert "\n=" not in csv_text and ",=" not in csv_text
     finally:
         drilldowns.save(wl_env["cfg"].data_dir, wl_env["result"])
         facade.drilldown(mid)
@@ -411,7 +452,25 @@ def test_run_callback_saves_and_shows(wl_env):
 
 
 def test_run_callback_reports_crossref_errors(wl_env):
+    """Crossref's own message stays on the page; only errors that can pass suggest retrying."""
+    from cache.crossref.errors import error_from_response
+    from pages.components import drilldown as dd_ui
+
     m = _m()
     version, error = m.run_drilldown(lambda _p: None, 1, {"member_id": 987654321})
     assert version is m.no_update
-    assert error.id == "member-drilldown-failed" and "resumes" in _text(error)
+    text = _text(error)
+    assert error.id == "member-drilldown-failed" and "Resource not found" in text
+    assert "resumes" not in text and "fail the same way" in text
+    body = (FIXTURES / "crossref/errors/members-filter-not-available.2026-06.json").read_text()
+    rejected = dd_ui.failure_alert(
+        error_from_response(400, body, path="/members", content_type="application/json")
+    )
+    text = _text(rejected)
+    assert "Filter 'has-full-text' specified but there is no such filter for this route" in text
+    assert "try" not in text.lower().replace("trying again would fail", "")
+    body = (FIXTURES / "crossref/errors/members-cursor-exception-500.2022-11.json").read_text()
+    server = dd_ui.failure_alert(
+        error_from_response(500, body, path="/members", content_type="application/json")
+    )
+    assert "Response Exception" in _text(server) and "resumes" in _text(server)

@@ -3,6 +3,7 @@ go; rows that come out without a member are explained by the streaming path's li
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -12,15 +13,15 @@ import duckdb
 from cache.jobs.bulk import sql
 from cache.jobs.bulk.job import Job
 from cache.jobs.bulk.results import FileReport
-from cache.jobs.bulk.stream import salvage_items, stream_jsonl
+from cache.jobs.bulk.stream import salvage_document, stream_jsonl
 
 logger = logging.getLogger(__name__)
 
 #: Largest line DuckDB's reader takes in one go (its buffers are 2x this per thread). Longer
 #: lines (real records with thousands of authors reach a few MB) go through the streaming path.
 MAX_OBJECT_BYTES = 16 << 20
-#: Largest `{"items": [...]}` document DuckDB reads (the 2020-2024 chunks hold 3,000 records,
-#: tens of MB); larger ones are parsed item by item in Python.
+#: Largest JSON document (`{"items": [...]}` chunk, API response, array) DuckDB reads (the
+#: 2020-2024 chunks hold 3,000 records, tens of MB); larger ones are parsed in Python.
 MAX_DOCUMENT_BYTES = 256 << 20
 #: Files read by one DuckDB query (in parallel, one thread per file: a gzip stream cannot be
 #: split), at most this many and this many compressed bytes.
@@ -28,16 +29,32 @@ BATCH_FILES = 32
 BATCH_BYTES = 4 << 30
 
 
+#: How DuckDB gets the works out of one parsed JSON document, per document kind: the
+#: from_json structure and the expression over the parsed value ``d`` that yields one work
+#: per row.
+DOCUMENT_READERS: dict[str, tuple[object, str]] = {
+    "items": ({"items": [sql.WORK_STRUCTURE]}, "unnest(d.items)"),
+    "api-list": ({"message": {"items": [sql.WORK_STRUCTURE]}}, "unnest(d.message.items)"),
+    "api-work": ({"message-type": "VARCHAR", "message": sql.WORK_STRUCTURE}, "d.message"),
+    "array": ([sql.WORK_STRUCTURE], "unnest(d)"),
+    "work": (sql.WORK_STRUCTURE, "d"),
+}
+
+
 def fast_kind(report: FileReport) -> str | None:
-    """How DuckDB can read the file in one query: "jsonl", "items" or None (stream it)."""
+    """How DuckDB can read the file in one query: "jsonl", a key of :data:`DOCUMENT_READERS`,
+    or None (stream it)."""
     if report.compression not in ("gzip", "none"):
         return None  # DuckDB reads gzip (and zstd) only
     if any(c in report.path for c in "*?[{"):
         return None  # DuckDB would take the name for a glob pattern
     if report.format == "jsonl":
         return "jsonl"
-    if report.size is not None and report.size < MAX_DOCUMENT_BYTES:
-        return "items"
+    if (
+        report.format in DOCUMENT_READERS
+        and (report.size or MAX_DOCUMENT_BYTES) < MAX_DOCUMENT_BYTES
+    ):
+        return report.format
     return None
 
 
@@ -80,18 +97,23 @@ def score(job: Job, batch: list[FileReport]) -> bool:
         params: list[Any] = [paths, comp]
     else:
         biggest = max(r.size or 0 for r in batch)
+        structure, works = DOCUMENT_READERS[kind]
+        where = " WHERE d['message-type'] = 'work'" if kind == "api-work" else ""
+        # each top-level value of the file (usually one) is a document
         source = (
-            "SELECT unnest(from_json(json, ?).items) AS w, NULL::VARCHAR AS json, "
-            "false AS invalid, filename FROM read_json_objects(?, format='unstructured', "
-            f"compression=?, maximum_object_size={max(biggest + 1024, 1 << 20)}, "
-            "filename=true)"
+            f"SELECT {works} AS w, NULL::VARCHAR AS json, false AS invalid, filename FROM ("
+            "SELECT from_json(json, ?) AS d, filename FROM read_json_objects(?, "
+            f"format='unstructured', compression=?, "
+            f"maximum_object_size={max(biggest + 1024, 1 << 20)}, filename=true)){where}"
         )
-        params = [sql.ITEMS_STRUCTURE_JSON, paths, comp]
+        params = [json.dumps(structure), paths, comp]
     try:
         stats = job.insert(source, params)
     except duckdb.Error as exc:
         # a cut-off or corrupt gzip stream, a document that does not parse …
         logger.info("%s: DuckDB could not read it in one go (%s)", ", ".join(paths), exc)
+        for report in batch:
+            report.fast_error = str(exc)
         return False
     for report in batch:
         report.works = stats.get((report.path, 0), 0)
@@ -104,8 +126,8 @@ def score(job: Job, batch: list[FileReport]) -> bool:
 
 def _explain(job: Job, report: FileReport, suspect: int) -> None:
     """Rows without a member from the fast path: find the malformed lines among them."""
-    if report.format == "items":
-        junk = salvage_items(job, report, aggregate=False)
+    if report.format != "jsonl":
+        junk = salvage_document(job, report, aggregate=False)
         report.no_member = suspect - junk
         return
     errors_before, listed_before = job.error_count, len(job.errors)
@@ -121,9 +143,9 @@ def _explain(job: Job, report: FileReport, suspect: int) -> None:
             report.errors,
             report.no_member,
         )
-        job.execute("DELETE FROM part WHERE file_id = ?", [job.file_ids[report.path]])
+        job.forget(report)
         del job.errors[listed_before:]
         job.error_count = errors_before
         report.errors = report.no_member = 0
         report.path_taken = "stream"
-        stream_jsonl(job, report, aggregate=True)
+        stream_jsonl(job, report, aggregate=True, long_line=MAX_OBJECT_BYTES)

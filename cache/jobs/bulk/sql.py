@@ -15,13 +15,16 @@ Python.
 
 Known, deliberate difference (shape drift not seen in Crossref data): where the registry reads
 a lone object in place of a list as a one-element list (``metrics.base.as_list``), DuckDB reads
-it as absent; and a non-object entry in ``author[]`` still adds to the author count of
-``orcid-author-share``.
+it as absent (except ``updated-by``/``update-to``/``relation``, kept as JSON and exact); and a
+non-object entry in ``author[]`` or ``reference[]`` still adds to the author count of
+``orcid-author-share`` or the reference count of ``reference-dois``.
 """
 
 from __future__ import annotations
 
 import json
+
+from metrics import licences as _licences
 
 # Python's str.isspace() set, as an RE2 character class body (what `str.strip()` removes).
 _WS = (
@@ -34,12 +37,20 @@ _WS = (
 # is the cheapest way to keep only a list's length (the elements are not needed).
 _DATE = {"date-parts": [["JSON"]]}
 _AFFILIATION = {"name": "JSON", "id": "JSON"}
-_PERSON = {"ORCID": "JSON", "authenticated-orcid": "JSON", "affiliation": [_AFFILIATION]}
+_PERSON = {
+    "ORCID": "JSON",
+    "authenticated-orcid": "JSON",
+    "affiliation": [_AFFILIATION],
+    # names tell organisation authors (a bare `name`) from people (metrics.orcid.is_organisation)
+    "given": "JSON",
+    "family": "JSON",
+    "name": "JSON",
+}
 _FUNDER = {
     "DOI": "JSON",
     "doi-asserted-by": "JSON",
     "award": "JSON",
-    "award-info": [{"award-number": "JSON"}],
+    "award-info": [{"award-number": "JSON", "DOI": "JSON"}],
     "id": "JSON",
 }
 _LICENCE = {"URL": "JSON", "content-version": "JSON", "delay-in-days": "JSON", "start": _DATE}
@@ -52,10 +63,13 @@ WORK_STRUCTURE: dict = {
     "prefix": "VARCHAR",
     "issued": _DATE,
     "published": _DATE,
-    "indexed": {"timestamp": "BIGINT"},
+    "DOI": "VARCHAR",
+    "indexed": {"timestamp": "BIGINT", "date-time": "VARCHAR"},
+    "deposited": {"timestamp": "BIGINT", "date-time": "VARCHAR"},
     # scored
     "reference-count": "JSON",
-    "reference": ["BOOLEAN"],
+    # each reference's DOI and who asserted it (reference-dois*)
+    "reference": [{"DOI": "JSON", "doi-asserted-by": "JSON"}],
     "abstract": "JSON",
     "author": [_PERSON],
     "editor": [_PERSON],
@@ -67,6 +81,13 @@ WORK_STRUCTURE: dict = {
     "license": [_LICENCE],
     "description": "JSON",
     "clinical-trial-number": ["BOOLEAN"],
+    # the research nexus (metrics.relations, metrics.updates, ror-institution): `relation` has
+    # one key per relation type, so it stays JSON; the update lists stay JSON so a lone object
+    # reads as a one-element list, as metrics.base.as_list does
+    "relation": "JSON",
+    "updated-by": "JSON",
+    "update-to": "JSON",
+    "institution": [{"id": "JSON"}],
 }
 WORK_STRUCTURE_JSON = json.dumps(WORK_STRUCTURE)
 
@@ -87,10 +108,17 @@ def duckdb_type(shape: object) -> str:
 WORK_COLUMNS_SQL = (
     "{" + ", ".join(f"'{k}': '{duckdb_type(v)}'" for k, v in WORK_STRUCTURE.items()) + "}"
 )
-ITEMS_STRUCTURE_JSON = json.dumps({"items": [WORK_STRUCTURE]})
 
 _ID_ENTRY = json.dumps({"id": "JSON", "id-type": "JSON", "asserted-by": "JSON"})
 _JSON_LIST = json.dumps(["JSON"])
+
+# metrics.funding.DOI_PATTERN in RE2: Python's \s is str.isspace(), RE2's is ASCII, so spell it
+_DOI_RE = (
+    f"(?i)^[{_WS}]*(?:https?://(?:dx\\.)?doi\\.org/|doi:[{_WS}]*)?10\\.[0-9]{{4,9}}/"
+    f"[^{_WS}]+[{_WS}]*$"
+)
+_UPDATE_ENTRY = json.dumps({"type": "JSON", "source": "JSON"})
+_REL_ENTRY = json.dumps({"id": "JSON"})
 
 # --- macros: the shape-tolerant helpers of metrics/base.py, in SQL -----------------------------
 # JSON leaves come back from DuckDB re-serialised by yyjson: minified, raw UTF-8, and only `"`,
@@ -117,8 +145,15 @@ _TOKENS = (
     "ror",
     "DOI",
     "ROR",
+    "retraction",
+    "withdrawal",
+    "correction",
+    "retraction-watch",
 )
 _TOKENS_SQL = ", ".join(f"'\"{t}\"'" for t in _TOKENS)
+# the JSON text of a licence URL names one of the recognised open licences' hosts, or holds an
+# escape (one regular expression: RE2 matches the alternation in one pass)
+_OPEN_HINT_RE = "(?i)" + "|".join(h.replace(".", r"\.") for h in _licences.OPEN_HOSTS) + r"|\\"
 
 MACROS: tuple[str, ...] = (
     # isinstance(v, str) -> v, else NULL
@@ -158,10 +193,6 @@ MACROS: tuple[str, ...] = (
     "AND NOT (contains(j, '.') OR contains(j, 'e') OR contains(j, 'E'))",
     "CREATE OR REPLACE TEMP MACRO as_int(j) AS CASE WHEN j IS NULL THEN NULL "
     "WHEN plain_int(j) THEN TRY_CAST(CAST(j AS VARCHAR) AS BIGINT) ELSE as_int_slow(j) END",
-    # as_int(j) = 0, fast for plain integer literals
-    "CREATE OR REPLACE TEMP MACRO is_zero(j) AS CASE WHEN j IS NULL THEN false "
-    "WHEN j IN ('0', '-0') THEN true WHEN plain_int(j) THEN false "
-    "ELSE coalesce(as_int_slow(j) = 0, false) END",
     # metrics.base.positive_int
     "CREATE OR REPLACE TEMP MACRO positive_int_slow(j) AS CASE json_type(j) "
     "WHEN 'UBIGINT' THEN TRY_CAST(j AS UBIGINT) > 0 "
@@ -188,6 +219,46 @@ MACROS: tuple[str, ...] = (
     "coalesce(list_bool_or(list_transform(id_list(j), lambda e: nb(e.id))), false) END",
     # list_bool_or that reads an empty or NULL list as false
     "CREATE OR REPLACE TEMP MACRO any_of(l) AS coalesce(list_bool_or(l), false)",
+    # metrics.funding.is_doi on a JSON leaf: a string that is a DOI
+    "CREATE OR REPLACE TEMP MACRO is_doi(j) AS "
+    f"coalesce(regexp_matches(js(j), '{_DOI_RE}'), false)",
+    # a DOI string, or a list holding one (award, award-number)
+    "CREATE OR REPLACE TEMP MACRO any_doi(j) AS CASE left(j, 1) WHEN '\"' THEN is_doi(j) "
+    f"WHEN '[' THEN any_of(list_transform(from_json(j, '{_JSON_LIST}'), lambda e: is_doi(e))) "
+    "ELSE false END",
+    # metrics.base.as_list(...) is non-empty: a non-empty list, or a lone object
+    "CREATE OR REPLACE TEMP MACRO nonempty(j) AS CASE left(j, 1) "
+    "WHEN '[' THEN json_array_length(j) > 0 WHEN '{' THEN true ELSE false END",
+    # the dict entries of an update list (list or lone object) as {type, source}
+    f"CREATE OR REPLACE TEMP MACRO update_list(j) AS CASE left(j, 1) "
+    f"WHEN '[' THEN from_json(j, '[{_UPDATE_ENTRY}]') "
+    f"WHEN '{{' THEN [from_json(j, '{_UPDATE_ENTRY}')] END",
+    # metrics.updates.update_type
+    "CREATE OR REPLACE TEMP MACRO upd_type(j) AS replace(replace(low_tok(j), '-', '_'), ' ', '_')",
+    # metrics.relations.relation_types: a type whose entries hold a non-blank id
+    f"CREATE OR REPLACE TEMP MACRO rel_has_id(v) AS CASE left(v, 1) "
+    f"WHEN '[' THEN any_of(list_transform(from_json(v, '[{_REL_ENTRY}]'), lambda e: nb(e.id))) "
+    f"WHEN '{{' THEN coalesce(nb(from_json(v, '{_REL_ENTRY}').id), false) ELSE false END",
+    "CREATE OR REPLACE TEMP MACRO rel_types(j) AS CASE WHEN j IS NULL OR left(j, 1) <> '{' "
+    "OR j = '{}' THEN [] ELSE list_transform(list_filter(json_keys(j), "
+    "lambda k: low(to_json(k)) <> '' AND rel_has_id(json_extract(j, "
+    # a JSON pointer (RFC 6901: ~ -> ~0, / -> ~1) reaches any key, the empty one included
+    "'/' || replace(replace(k, '~', '~0'), '/', '~1')))), "
+    "lambda k: low(to_json(k))) END",
+    # metrics.licences.normalise_licence_url: stripped, tabs and newlines removed, lower-cased
+    f"CREATE OR REPLACE TEMP MACRO lic_url(j) AS "
+    f"lower(regexp_replace(js(j), '^[{_WS}]+|[{_WS}]+$|[\\t\\r\\n]', '', 'g'))",
+    # metrics.licences.open_licence_kind: 2 Creative Commons, 1 other recognised open licence,
+    # 0 not open. Cheap test first: the JSON text must name a recognised host (or hold an
+    # escape, which only the exact form decodes)
+    "CREATE OR REPLACE TEMP MACRO open_kind(j) AS CASE "
+    "WHEN j IS NULL OR left(j, 1) <> '\"' THEN 0 "
+    f"WHEN NOT regexp_matches(j, '{_OPEN_HINT_RE}') THEN 0 "
+    f"WHEN regexp_matches(lic_url(j), '{_licences.CC_PATTERN}') THEN 2 "
+    f"WHEN regexp_matches(lic_url(j), '{_licences.OTHER_OPEN_PATTERN}') THEN 1 ELSE 0 END",
+    # metrics.licences.applies_to: the licence's version is `version` or unspecified
+    "CREATE OR REPLACE TEMP MACRO lic_applies(l, version) AS "
+    "coalesce(low_tok(l['content-version']) IN (version, 'unspecified'), false)",
 )
 
 # --- helper columns, computed once per work, level by level (a level may use earlier ones) -----
@@ -202,6 +273,10 @@ HELPER_SQL: tuple[dict[str, str], ...] = (
         "coalesce(w.translator, [])])",
         "funders": "coalesce(w.funder, [])",
         "lics": "coalesce(w.license, [])",
+        "refs": "coalesce(w.reference, [])",
+        "rels": "rel_types(w.relation)",
+        "retractions": "list_filter(coalesce(update_list(w['updated-by']), []), "
+        "lambda e: e IS NOT NULL AND upd_type(e.type) IN ('retraction', 'withdrawal'))",
         "links": "coalesce(w.link, [])",
     },
     {
@@ -213,6 +288,8 @@ HELPER_SQL: tuple[dict[str, str], ...] = (
         "fund_ids": "flatten(list_transform(list_filter(funders, lambda f: f.id IS NOT NULL), "
         "lambda f: id_list(f.id)))",
         "versions": "list_transform(lics, lambda l: low_tok(l['content-version']))",
+        # per licence: 2 Creative Commons, 1 other open licence, 0 not open (metrics.licences)
+        "lic_open": "list_transform(lics, lambda l: open_kind(l.URL))",
         "apps": "list_transform(links, lambda l: low_tok(l['intended-application']))",
     },
     {
@@ -248,18 +325,10 @@ def _asserted(value: str) -> str:
     )
 
 
-def _version(value: str) -> str:
-    return f"list_contains(versions, '{value}')"
+def _applies(version: str) -> str:
+    """metrics.licences: any licence applying to `version` (itself or `unspecified`)."""
+    return f"list_has_any(versions, ['{version}', 'unspecified'])"
 
-
-# scheme http/https, optional userinfo, host creativecommons.org or www.…, optional port
-_CC_RE = r"^(http|https)://([^/?#]*@)?(www\.)?creativecommons\.org(:[^/?#@]*)?([/?#].*)?$"
-# the same on the JSON text of a URL without escapes or surrounding whitespace (the usual case)
-_CC_JSON_RE = (
-    r'^"(http|https)://([^/?#"]*@)?(www\.)?creativecommons\.org(:[^/?#@"]*)?([/?#][^"]*)?"$'
-)
-# urlsplit's view of a licence URL: stripped, tabs and newlines removed, lower-cased
-_CC_URL = f"lower(regexp_replace(js(l.URL), '^[{_WS}]+|[{_WS}]+$|[\\t\\r\\n]', '', 'g'))"
 
 #: metric key -> SQL boolean over `w` and the helper columns (one work per row)
 METRIC_SQL: dict[str, str] = {
@@ -286,21 +355,39 @@ METRIC_SQL: dict[str, str] = {
     "similarity-checking": "list_contains(apps, 'similarity-checking')",
     "resource-links": "list_has_any(apps, ['text-mining', 'unspecified'])",
     "licenses": "any_of(list_transform(lics, lambda l: nb(l.URL)))",
-    "license-vor": _version("vor"),
-    "license-am": _version("am"),
-    "license-tdm": _version("tdm"),
-    # cheap tests first: the JSON text must mention the host (or hold an escape); a plain URL
-    # is matched on the JSON text, anything unusual the exact (slow) way
-    "license-cc": "any_of(list_transform(lics, lambda l: CASE "
-    "WHEN l.URL IS NULL THEN false "
-    "WHEN NOT (contains(l.URL, '\\') OR contains(lower(l.URL), 'creativecommons.org')) "
-    "THEN false "
-    f"WHEN regexp_matches(lower(l.URL), '{_CC_JSON_RE}') THEN true "
-    f"ELSE coalesce(regexp_matches({_CC_URL}, '{_CC_RE}'), false) END))",
-    "license-start-date": "any_of(list_transform(lics, lambda l: year_of(l.start) IS NOT NULL))",
-    "license-vor-zero-embargo": "any_of(list_transform(lics, "
-    "lambda l: is_zero(l['delay-in-days']) AND low_tok(l['content-version']) = 'vor'))",
+    "license-vor": _applies("vor"),
+    "license-am": _applies("am"),
+    "license-tdm": _applies("tdm"),
+    "license-cc": "list_contains(lic_open, 2)",
+    # one licence that is open, applies to the VoR and starts at publication (delay <= 0)
+    "license-open-vor-immediate": "coalesce(list_max(lic_open) > 0, false) AND any_of("
+    "list_transform(list_zip(lics, lic_open), lambda z: z[2] > 0 AND lic_applies(z[1], 'vor') "
+    "AND coalesce(as_int(z[1]['delay-in-days']) <= 0, false)))",
+    # one licence that is open, applies to the AM and has a start date
+    "license-open-am": "coalesce(list_max(lic_open) > 0, false) AND any_of("
+    "list_transform(list_zip(lics, lic_open), lambda z: z[2] > 0 AND lic_applies(z[1], 'am') "
+    "AND year_of(z[1].start) IS NOT NULL))",
     "descriptions": "any_nb(w.description)",
+    # metrics.orcid.has_role_orcid
+    "orcid-author": "any_of(author_orcid)",
+    **{
+        f"orcid-{role}": f"any_of(list_transform(coalesce(w.{role}, []), lambda p: nb(p.ORCID)))"
+        for role in ("editor", "chair", "translator")
+    },
+    "ror-institution": "any_of(list_transform(coalesce(w.institution, []), "
+    "lambda inst: has_id_kind(inst.id, 'ror')))",
+    # metrics.funding.funder_grant_dois: an award (number) that is a DOI, or an award-info DOI
+    "grant-ids": "any_of(list_transform(funders, lambda f: any_doi(f.award) OR "
+    "any_of(list_transform(coalesce(f['award-info'], []), "
+    "lambda ai: any_doi(ai['award-number']) OR nb(ai.DOI)))))",
+    # metrics.relations
+    "relations": "len(rels) > 0",
+    "relation-supplement": "list_contains(rels, 'is-supplemented-by')",
+    "relation-preprint": "list_has_any(rels, ['has-preprint', 'is-preprint-of'])",
+    "relation-review": "list_has_any(rels, ['has-review', 'is-review-of'])",
+    # metrics.updates
+    "updates": "nonempty(w['updated-by'])",
+    "update-notices": "nonempty(w['update-to'])",
     "clinical-trial-numbers": "len(w['clinical-trial-number']) > 0",
 }
 
@@ -308,7 +395,26 @@ METRIC_SQL: dict[str, str] = {
 SHARE_SQL: dict[str, tuple[str, str]] = {
     "orcid-author-share": (
         "len(list_filter(author_orcid, lambda x: x))",
-        "len(list_filter(authors, lambda p: p IS NOT NULL))",
+        # person authors: metrics.orcid.is_organisation leaves out a bare `name`
+        "len(list_filter(authors, lambda p: p IS NOT NULL AND NOT (nb(p.name) "
+        "AND NOT nb(p.given) AND NOT nb(p.family) AND NOT nb(p.ORCID))))",
+    ),
+    # metrics.references: Σ references with a DOI / Σ references; publisher DOIs / DOIs
+    "reference-dois": (
+        "len(list_filter(refs, lambda r: nb(r.DOI)))",
+        "len(list_filter(refs, lambda r: r IS NOT NULL))",
+    ),
+    "reference-dois-publisher-asserted": (
+        "len(list_filter(refs, "
+        "lambda r: nb(r.DOI) AND low_tok(r['doi-asserted-by']) = 'publisher'))",
+        "len(list_filter(refs, lambda r: nb(r.DOI)))",
+    ),
+    # metrics.updates.retraction_publisher_share: (publisher registered it, 1) per retracted work
+    "retraction-publisher-asserted": (
+        "CASE WHEN len(retractions) > 0 AND any_of(list_transform(retractions, "
+        "lambda e: coalesce(nullif(low_tok(e.source), ''), 'publisher') = 'publisher')) "
+        "THEN 1 ELSE 0 END",
+        "CASE WHEN len(retractions) > 0 THEN 1 ELSE 0 END",
     ),
 }
 
@@ -317,6 +423,23 @@ YEAR_SQL = "coalesce(year_of(w.issued), year_of(w.published))"
 
 #: the member id of `w` (NULL when absent or not an integer)
 MEMBER_SQL = "TRY_CAST(trim(w.member) AS BIGINT)"
+
+#: the DOI of `w` as compared for duplicates: trimmed, lower-cased (DOIs are case-insensitive);
+#: NULL when absent or blank
+DOI_SQL = "nullif(lower(trim(w.DOI)), '')"
+
+
+def _stamp_sql(field: str) -> str:
+    """Milliseconds since the epoch of a Crossref date stamp (`indexed`, `deposited`): its
+    `timestamp`, else its `date-time` parsed; NULL when neither is usable."""
+    return (
+        f"coalesce(w.{field}.timestamp, epoch_ms(TRY_CAST(w.{field}['date-time'] AS TIMESTAMPTZ)))"
+    )
+
+
+#: when Crossref last indexed / the member last deposited the record (ms since the epoch)
+INDEXED_SQL = _stamp_sql("indexed")
+DEPOSITED_SQL = _stamp_sql("deposited")
 
 
 def with_helpers(query: str) -> str:

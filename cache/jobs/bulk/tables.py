@@ -1,4 +1,4 @@
-"""The final tables: the partial aggregates summed per member × content type × issued year and
+"""The final tables: the scored works summed per member × content type × issued year and
 rolled up to the periods of docs/architecture.md §5, as the snapshot contract's members,
 coverage and years frames."""
 
@@ -17,8 +17,18 @@ SOURCE = "bulk"
 
 
 def tables(job: Job) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int | None]:
-    """(members, coverage, years, max indexed timestamp) from the partial aggregates."""
+    """(members, coverage, years, max indexed timestamp) from the scored works (after
+    :meth:`Job.deduplicate`): summed per member × publisher × prefix × type × issued year, then
+    per period."""
     y = job.current_year
+    counts = [f"count_if({c})::BIGINT AS {c}" for c in METRIC_COLS]
+    counts += [f"sum({c})::BIGINT AS {c}" for pair in SHARE_COLS for c in pair]
+    job.execute(
+        "CREATE OR REPLACE TEMP TABLE part AS SELECT member_id, publisher, prefix, type, year, "
+        "count(*)::BIGINT AS n, max(indexed_ms) AS indexed_ms, "
+        + ", ".join(counts)
+        + " FROM works WHERE status = 0 GROUP BY ALL"
+    )
     sums = ", ".join(f"sum({c})::BIGINT AS {c}" for c in SUM_COLS)
     job.execute(
         "CREATE OR REPLACE TEMP TABLE by_year AS "
