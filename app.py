@@ -320,14 +320,23 @@ def ensure_data(cfg: Settings | None = None) -> str | None:
         return sid
 
 
-def startup() -> None:
-    """Everything before serving: snapshot ensured (`ensure_data`), loaded, views warmed in a
-    background thread. `python app.py` and every gunicorn worker run it once."""
+def startup(warm_all: bool = True) -> None:
+    """Everything before serving: snapshot ensured (`ensure_data`) and loaded, the default view
+    scored before the first request, then (``warm_all``) the other common views in a background
+    thread. `python app.py` runs it with ``warm_all``; each gunicorn worker without it (several
+    workers scoring every view at once would starve the requests on a small machine; the other
+    views are scored on first use)."""
     ensure_data()
     t0 = time.perf_counter()
     facade.snapshot()
-    print(f"Loaded snapshot in {time.perf_counter() - t0:.1f} s (pid {os.getpid()}).", flush=True)
-    threading.Thread(target=facade.warm, name="warm-views", daemon=True).start()
+    facade.warm((facade.DEFAULT_TYPE,), (facade.DEFAULT_PERIOD,))
+    print(
+        f"Loaded snapshot and scored the default view in {time.perf_counter() - t0:.1f} s "
+        f"(pid {os.getpid()}).",
+        flush=True,
+    )
+    if warm_all:
+        threading.Thread(target=facade.warm, name="warm-views", daemon=True).start()
 
 
 def _port_option(text: str) -> int:
@@ -366,4 +375,4 @@ if __name__ == "__main__":
 elif os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
     # a gunicorn worker importing `app:server`: the same start-up, minus the development server
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    startup()
+    startup(warm_all=False)

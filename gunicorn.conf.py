@@ -3,7 +3,8 @@
 Environment (all optional):
 
     HOST, PORT          where to listen (default 127.0.0.1:8050, as `python app.py`)
-    WEB_CONCURRENCY     worker processes (default 2 × cores + 1, at most 8)
+    WEB_CONCURRENCY     worker processes (default 2 × cores + 1, at most 4: each worker scores
+                        and holds its own views, so more workers than that cost memory and CPU)
     GUNICORN_THREADS    threads per worker (default 4; callbacks release the GIL in pandas/numpy)
     GUNICORN_TIMEOUT    seconds a worker may stay silent before it is restarted (default 120)
     GUNICORN_MAX_REQUESTS  recycle a worker after this many requests (default 0 = never)
@@ -35,7 +36,7 @@ _settings = Settings.from_env()
 _cores = os.cpu_count() or 1
 
 bind = f"{_settings.host}:{_settings.port}"
-workers = max(1, _int("WEB_CONCURRENCY", min(2 * _cores + 1, 8)))
+workers = max(1, _int("WEB_CONCURRENCY", min(2 * _cores + 1, 4)))
 worker_class = "gthread"
 threads = max(1, _int("GUNICORN_THREADS", 4))
 preload_app = False

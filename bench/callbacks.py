@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     words = ["pr", "press", "journal", "univ", "society", "acad", "12", "zz"]
 
     def search(i):
-        dt, size, _ = c.post("compare-members.data", [words[i % len(words)]], [[str(ids[0])]])
+        dt, size, _ = c.post("compare-members.data", [words[i % len(words)], [str(ids[0])]])
         return dt, size
 
     def naive_search(i):
@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     def countries(i):
         dt, size, _ = c.post(
             "countries-location.search",
-            [types[i % 4], per, keys[i % len(keys)], ["doi_weighted", "member_median"][i % 2]],
+            [types[i % 4], per, keys[i % len(keys)], ["doi_weighted", "member_median"][i % 2]]
+            + [None] * 6,  # the Crossref-statistics controls keep their defaults
         )
         return dt, size
 

@@ -306,14 +306,15 @@ def pct(values: list[float], q: float) -> float:
 
 def run_load(
     base: str, visits: list[Visit], clients: int, duration: float, max_requests: int, seed=1
-) -> tuple[list[float], list[str], float]:
+) -> tuple[list[float], list[str], float, dict[str, list[float]]]:
     """``clients`` threads replaying random visits for ``duration`` s (at most ``max_requests``).
 
-    Returns (latencies in s, error descriptions, elapsed s).
+    Returns (latencies in s, error descriptions, elapsed s, latencies by request label).
     """
     lock = threading.Lock()
     latencies: list[float] = []
     errors: list[str] = []
+    by_label: dict[str, list[float]] = {}
     count = [0]
     stop_at = time.monotonic() + duration
 
@@ -336,6 +337,7 @@ def run_load(
                     dt = time.perf_counter() - t0
                     with lock:
                         latencies.append(dt)
+                        by_label.setdefault(req.label, []).append(dt)
                         if status not in OK_STATUS:
                             errors.append(f"{req.label} {req.path}: {status}")
                     if time.monotonic() >= stop_at:
@@ -347,7 +349,7 @@ def run_load(
         t.start()
     for t in threads:
         t.join(duration + 120)
-    return latencies, errors, time.monotonic() - t0
+    return latencies, errors, time.monotonic() - t0, by_label
 
 
 def summary(latencies: list[float], errors: list[str], elapsed: float) -> dict:
@@ -363,7 +365,7 @@ def summary(latencies: list[float], errors: list[str], elapsed: float) -> dict:
     }
 
 
-def wait_quiet(proc: subprocess.Popen, limit_s: float = 90.0, busy_pct: float = 15.0) -> float:
+def wait_quiet(proc: subprocess.Popen, limit_s: float = 180.0, busy_pct: float = 15.0) -> float:
     """Wait until the server's processes use less than ``busy_pct`` % CPU (views warmed).
 
     Returns the seconds waited (at most ``limit_s``).
@@ -394,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=30.0, help="measured seconds per server")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per server")
     ap.add_argument("--warmup", type=float, default=10.0)
-    ap.add_argument("--workers", type=int, default=min(2 * (os.cpu_count() or 1) + 1, 8))
+    ap.add_argument("--workers", type=int, default=min(2 * (os.cpu_count() or 1) + 1, 4))
     ap.add_argument("--max-requests", type=int, default=50_000)
     ap.add_argument("--only", choices=("app", "gunicorn"), default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
@@ -414,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     names = {"app": "python app.py", "gunicorn": f"gunicorn ({args.workers} workers)"}
     servers: dict[str, tuple[subprocess.Popen, str]] = {}
     runs: dict[str, list] = {k: [[], [], 0.0] for k in kinds}
+    labels: dict[str, dict[str, list[float]]] = {k: {} for k in kinds}
     results = []
     try:
         for kind in kinds:
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
         # alternate short rounds so load from elsewhere on the machine hits both alike
         for r in range(args.rounds):
             for kind in kinds:
-                lat, err, elapsed = run_load(
+                lat, err, elapsed, by_label = run_load(
                     servers[kind][1],
                     visits,
                     args.clients,
@@ -437,10 +440,18 @@ def main(argv: list[str] | None = None) -> int:
                 runs[kind][0] += lat
                 runs[kind][1] += err
                 runs[kind][2] += elapsed
+                for label, values in by_label.items():
+                    labels[kind].setdefault(label, []).extend(values)
         for kind in kinds:
             result = summary(*runs[kind])
             result["server"] = names[kind]
-            result["rss_mb"] = worker_rss_mb(servers[kind][0], kind)
+            result["p95_ms_by_request"] = {
+                label: round(pct(v, 0.95) * 1000, 1) for label, v in sorted(labels[kind].items())
+            }
+            exited = servers[kind][0].poll()
+            result["rss_mb"] = [] if exited is not None else worker_rss_mb(servers[kind][0], kind)
+            if exited is not None:
+                result["error_samples"].insert(0, f"server exited during the run ({exited})")
             results.append(result)
     finally:
         for proc, _ in servers.values():
@@ -456,6 +467,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         for sample in r["error_samples"]:
             print(f"    error: {sample}")
+    print("slowest requests (p95 ms):")
+    for r in results:
+        slow = sorted(r["p95_ms_by_request"].items(), key=lambda kv: -kv[1])[:4]
+        print(f"  {r['server']:<22}" + "; ".join(f"{k} {v:.0f}" for k, v in slow))
     if len(results) == 2 and results[1]["p95_ms"]:
         ratio = results[0]["p95_ms"] / results[1]["p95_ms"]
         print(f"p95 of python app.py / gunicorn: {ratio:.1f}×")

@@ -87,6 +87,8 @@ class Metric:
     kind: Kind = "presence"
     default_weight: float = 0.0
     sample_only_reason: str | None = None
+    #: what a share's denominator counts, for display ("works"; "authors", "references" …)
+    unit: str = "works"
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

@@ -128,6 +128,60 @@ def _licence_lines() -> list[str]:
     return lines
 
 
+def _nexus_lines() -> list[str]:
+    """How the research-nexus metrics (relations, updates, reference DOIs, grants, roles) read
+    the records, with the decisions taken where Crossref's documentation leaves a choice."""
+    from metrics.updates import RETRACTION_TYPES
+
+    filtered = [
+        f"`{m.key}` (`{m.gap_filter(True)}`)"
+        for f in ("relations", "updates")
+        for m in by_family()[f]
+        if m.measurable_by_filter
+    ]
+    retraction = " or ".join(f"`{t}`" for t in sorted(RETRACTION_TYPES))
+    return [
+        "## The research nexus",
+        "",
+        "Beyond the member summary, the dashboard measures the links Crossref's country "
+        "statistics and coverage dashboard report: relations, updates and retractions, "
+        "reference DOIs, grant IDs, and ORCID and ROR IDs by contributor role.",
+        "",
+        "- **Relations.** A work has a relation when its `relation` object holds a type with "
+        "at least one related item (an `id`); `{}` is no relation. Links registered by either "
+        "side count (`asserted-by` `subject` or `object`). Data and software: "
+        "`is-supplemented-by`; preprints: `has-preprint` or `is-preprint-of`; reviews: "
+        "`has-review` or `is-review-of`.",
+        "- **Updates.** *Updated works* have a non-empty `updated-by` (a correction, "
+        "retraction, new version … registered by the publisher or known from Retraction "
+        "Watch); *update notices* have a non-empty `update-to`. A PLOS new version names the "
+        "work itself in both and counts as both.",
+        f"- **Retractions.** A work is retracted when an `updated-by` entry has type "
+        f"{retraction} (a partial retraction, correction or expression of concern leaves it "
+        "standing). *Retractions registered by the publisher* = retracted works with at least "
+        "one such entry of `source` `publisher` / retracted works; a work known only from "
+        "`retraction-watch` counts against. Records from before 2025 carry no `source`; as "
+        "Retraction Watch data only entered the API in January 2025, they count as the "
+        "publisher's. A member with no retracted work is not applicable, never 0 %.",
+        "- **Reference DOIs.** Σ references with a `DOI` / Σ references in the `reference` "
+        "lists (a work without a visible list adds nothing); of those DOIs, the share whose "
+        "`doi-asserted-by` is `publisher` rather than `crossref`.",
+        "- **Grant IDs.** A funder entry links a registered grant when an `award` or "
+        "`award-info[].award-number` value is a DOI (`10.…/…`, `doi:10.…` or a doi.org URL), "
+        "as Crossref's Grant Linking System asks publishers to deposit it, or when an "
+        "`award-info` entry carries a `DOI`. Plain award numbers do not count.",
+        "- **Roles.** ORCID iDs are counted per role (`author`, `editor`, `chair`, "
+        "`translator` lists) and ROR IDs per place (contributor affiliations, funders, and "
+        "the `institution` of dissertations, reports, grants and posted content).",
+        "- **How they are counted.** Exact `/works` counts where Crossref has a filter: "
+        + ", ".join(filtered)
+        + '; `has-update` is read as "has received an update" (the pair of `is-update`), '
+        "which the live API lists but does not document. The rest are estimated from samples "
+        "in drill-downs (labelled, with a 95 % interval) and counted exactly from bulk files.",
+        "",
+    ]
+
+
 def methodology_markdown() -> str:
     """The full methodology page as Markdown."""
     weights = sorted(DEFAULT_WEIGHTS.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -161,6 +215,7 @@ def methodology_markdown() -> str:
         "`http://orcid.org/…`.",
         "",
         *_licence_lines(),
+        *_nexus_lines(),
         "### Why each metric matters",
         "",
         *_why_list(),

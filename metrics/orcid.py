@@ -119,6 +119,7 @@ METRICS = (
         improve_url=_URL,
         share=orcid_author_share,
         kind="depth",
+        unit="authors",
     ),
     *(
         Metric(

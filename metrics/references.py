@@ -81,6 +81,7 @@ METRICS = (
         ),
         improve_url=_URL,
         share=reference_doi_share,
+        unit="references",
         sample_only_reason=(
             "No `/works` filter counts references: only work records (samples, bulk files) "
             "show which references carry a DOI."
@@ -101,6 +102,7 @@ METRICS = (
         ),
         improve_url=_URL,
         share=reference_doi_publisher_share,
+        unit="reference DOIs",
         sample_only_reason=(
             "No `/works` filter counts references by `doi-asserted-by`; measured on work records."
         ),

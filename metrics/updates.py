@@ -127,6 +127,7 @@ METRICS = (
         ),
         improve_url=_URL,
         share=retraction_publisher_share,
+        unit="retracted works",
         sample_only_reason=(
             "`update-type` selects update notices, not the works they retract, and no filter "
             "selects `updated-by` by source: measured on work records."

@@ -185,6 +185,7 @@ _SALT = {
         + ["tm", "delay", "ror_pick", "cc_pick", "xref2", "nm", "nm_count", "rorfund_both"]
         + ["am_green", "am_delay"]
         + ["nx_member", "nx_zero", *(f"nx_{k}" for k in range(16))]
+        + ["rorfund_named"]
         + list(NEXUS_FEATURES)
     )
 }

@@ -13,7 +13,7 @@ import numpy as np
 
 from mock_crossref.population import TYPE_LABELS, TYPES, E
 from mock_crossref.query import Scope, WorkQuery
-from mock_crossref.records import AM_GREEN_URL, CC_URLS
+from mock_crossref.records import AM_GREEN_URL, CC_URLS, RORFUND_NAMED
 
 if TYPE_CHECKING:
     from mock_crossref.engine import WorkEngine
@@ -91,7 +91,7 @@ def facet_counts(eng: WorkEngine, q: WorkQuery, specs: dict[str, int]) -> dict[s
                         if "funder-name" in specs_eval:
                             _add(counters["funder-name"], fu.name, c)
             if "funder-name" in specs_eval:
-                rf = f["rorfund"][ok]
+                rf = f["rorfund"][ok] & (eng.coin(b, "rorfund_named", idx[ok]) < RORFUND_NAMED)
                 if rf.any():
                     us, cs = np.unique(f["ror_pick"][ok][rf], return_counts=True)
                     for ri, c in zip(us.tolist(), cs.tolist(), strict=True):

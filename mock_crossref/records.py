@@ -20,6 +20,8 @@ from mock_crossref.population import AUTHOR_TYPES, FIELDS, PLACES, TYPES, C, mix
 if TYPE_CHECKING:
     from mock_crossref.engine import WorkEngine
 
+#: Share of ROR-identified funders deposited with their name as well.
+RORFUND_NAMED = 0.7
 CT_REGISTRIES = ("10.18810/clinical-trials-gov", "10.18810/isrctn", "10.18810/euctr")
 CC_URLS = (
     "https://creativecommons.org/licenses/by/4.0/",
@@ -309,7 +311,10 @@ def build_record(
             funders.append(entry)
         if f["rorfund"]:
             fu = eng.ror_funders[int(f["ror_pick"]) % len(eng.ror_funders)]
-            entry = {"name": fu.name} if rng.random() < 0.7 else {}
+            # 70 % name the ROR-identified funder too; the rest deposit the ROR ID alone (a
+            # keyed coin, so the funder-name facet counts exactly these names)
+            named = eng.coin(b, "rorfund_named", np.array([i]))[0] < RORFUND_NAMED
+            entry = {"name": fu.name} if named else {}
             award(entry)
             entry["id"] = [{"id": fu.ror, "id-type": "ROR", "asserted-by": "publisher"}]
             funders.append(entry)

@@ -107,9 +107,14 @@ def funder_options() -> list[dict]:
 def funder_section(selected: str):
     options = funder_options()
     notice = dmc.Alert(
-        "No per-funder report yet: search for a funder above and run its report (which "
-        "publishers deposit this funder's IDs and award numbers). `python -m cache funder "
-        "<id or name>` does the same from the command line.",
+        [
+            html.Span(
+                "No per-funder report yet: search for a funder above and run its report (which "
+                "publishers deposit this funder's IDs and award numbers). "
+            ),
+            html.Code("python -m cache funder <id or name>"),
+            html.Span(" does the same from the command line."),
+        ],
         color="blue",
         id=f"{P}-no-drilldown",
         style=HIDDEN if options else None,
@@ -165,6 +170,11 @@ def funder_section(selected: str):
                         comboboxProps={"zIndex": 400},
                     ),
                     html.Div(id=f"{P}-funder-detail", style={"marginTop": "12px"}),
+                    dmc.Group(
+                        ui.export_button(f"{P}-funder-export", "Export this funder's table (CSV)"),
+                        justify="flex-end",
+                        mt="xs",
+                    ),
                     ui.download(f"{P}-funder-download"),
                 ],
                 id=f"{P}-funder-box",
@@ -593,19 +603,13 @@ def funder_detail(key, period):
             dmc.Title(d["name"], order=5, mb=4),
             *facts,
             dcc.Graph(figure=funder_figure(d), config=figures.GRAPH_CONFIG),
-            dmc.Group(
-                [
-                    dmc.Text(
-                        f"{len(table):,} publishers, {facade.PERIOD_LABELS[per].lower()}; "
-                        f"{matched:,} linked to their member page (same name). Sorted by works "
-                        "without award number.",
-                        size="sm",
-                        c="dimmed",
-                        id=f"{P}-funder-count",
-                    ),
-                    ui.export_button(f"{P}-funder-export"),
-                ],
-                justify="space-between",
+            dmc.Text(
+                f"{len(table):,} publishers, {facade.PERIOD_LABELS[per].lower()}; "
+                f"{matched:,} linked to their member page (same name). Sorted by works "
+                "without award number; the CSV has every row.",
+                size="sm",
+                c="dimmed",
+                id=f"{P}-funder-count",
                 mb="xs",
             ),
             grid.static_grid(f"{P}-funder-grid", table.head(2000), cols, height="420px"),
@@ -647,7 +651,7 @@ def funder_figure(d: dict) -> go.Figure:
     if t.empty:
         return figures.empty("This funder has no current works.", d["name"])
     names = [
-        figures.esc(n if len(n) <= 42 else n[:40] + "…") + f" ({w:,})"
+        figures.esc(n if len(n) <= 30 else n[:28] + "…") + f" ({w:,})"
         for n, w in zip(t["publisher"], t["works"], strict=True)
     ]
     fig = go.Figure()

@@ -425,10 +425,12 @@ def coverage_figure(mm, ct: str, per: str) -> go.Figure:
         template=figures.TEMPLATE,
         height=max(360, 34 * len(mm) + 140),
         title=figures.title(f"Coverage per metric — {facade.type_label(ct)}, {per}", basis),
-        yaxis={"autorange": "reversed", "title": {"text": "Metric"}},
-        margin={"r": 40},
+        yaxis={"autorange": "reversed"},
+        margin={"r": 10, "l": 10},
     )
-    return figures.pct_axis(fig, "x", "Coverage (% of this member's works)", (0, 100))
+    figures.pct_axis(fig, "x", "Coverage (% of works)", (0, 100))
+    # room right of 100 % for the outside labels, so they are not cut on a phone
+    return fig.update_xaxes(range=[-1, 145], tickvals=[0, 25, 50, 75, 100])
 
 
 def peer_figure(pos: dict, ct: str, per: str) -> go.Figure:

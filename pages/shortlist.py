@@ -425,7 +425,7 @@ def group_tables(groups: dict[str, pd.DataFrame], s: dict):
                 "pinned": "left",
                 "headerTooltip": "Rank in the group; =N marks a tie (same composite)",
             },
-            grid.member_column(width=260, filter_=False, wrap=True),
+            grid.member_column(width=200, filter_=False, wrap=True),
             {"field": "country", "headerName": "Country", "width": 100},
             {
                 "field": "works",
@@ -546,7 +546,7 @@ def enrichment_block(s: dict):
         for m, v in zip(d["most_improved"], d["most_improved_change"], strict=True)
     ]
     cols = [
-        grid.member_column(width=240, filter_=False, wrap=True),
+        grid.member_column(width=200, filter_=False, wrap=True),
         {"field": "country", "headerName": "Country", "width": 100},
         {
             "field": "works_after",

@@ -172,6 +172,7 @@ class Pacer:
     # -- read-only views ------------------------------------------------------------------
     @property
     def max_in_flight(self) -> int:
+        """Most requests this process lets run at once (after any lowering)."""
         return self._max_in_flight
 
     @property
@@ -196,6 +197,7 @@ class Pacer:
         return max(0.0, wait)
 
     def record_start(self, now: float) -> None:
+        """Count a request start at ``now`` (clock seconds). No locking."""
         self._starts.append(now)
         horizon = now - max(self._limits) - self._margin_s
         keep = max(self._limits.values())
@@ -211,6 +213,7 @@ class Pacer:
         return self._in_flight + len(self._releasing), nxt
 
     def acquire(self) -> None:
+        """Block until one more request may start within this process's limits."""
         with self._cond:
             while True:
                 now = self._clock()
@@ -229,6 +232,7 @@ class Pacer:
                     self._cond.wait()
 
     def release(self) -> None:
+        """A request finished; its slot frees after ``release_grace_s`` seconds."""
         with self._cond:
             self._in_flight -= 1
             if self._grace_s > 0:

@@ -404,27 +404,41 @@ class FileLimiter(SharedLimiter):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[dict[str, Any]]:
+        """The state, read under the lock; written back (in place) if the caller changed it.
+
+        In place rather than by rename: every reader holds the lock, and a rename costs
+        milliseconds on some filesystems. A write cut short by a crash leaves JSON that does not
+        parse, which the next reader resets (the state only matters for a couple of seconds)."""
         with self._thread_lock:
             try:
                 self._flock.acquire()
             except OSError as exc:
                 raise LimiterUnavailable(f"cannot lock {self.path}: {exc}") from None
             try:
-                state = self._read()
-                before = json.dumps(state, sort_keys=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                self._flock.release()
+                raise LimiterUnavailable(f"cannot open {self.path}: {exc.strerror}") from None
+            try:
+                raw = self._read(fd)
+                state = self._parse(raw)
                 yield state
-                if json.dumps(state, sort_keys=True) != before:
-                    self._write(state)
+                data = json.dumps(state, separators=(",", ":")).encode()
+                if data != raw:
+                    self._write(fd, data)
             finally:
+                os.close(fd)
                 self._flock.release()
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self, fd: int) -> bytes:
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return {}
+            return os.pread(fd, os.fstat(fd).st_size, 0)
         except OSError as exc:
             raise LimiterUnavailable(f"cannot read {self.path}: {exc.strerror}") from None
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        if not raw:
+            return {}
         try:
             state = json.loads(raw)
             if not isinstance(state, dict):
@@ -436,14 +450,11 @@ class FileLimiter(SharedLimiter):
             )
             return {}
 
-    def _write(self, state: dict[str, Any]) -> None:
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+    def _write(self, fd: int, data: bytes) -> None:
         try:
-            tmp.write_text(json.dumps(state, separators=(",", ":")), encoding="utf-8")
-            os.replace(tmp, self.path)
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise LimiterUnavailable(f"cannot write {self.path}: {exc.strerror}") from None
 
     def _clean(self, state: dict[str, Any], now: float) -> tuple[dict[float, int], int, float]:

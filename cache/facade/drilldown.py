@@ -193,7 +193,7 @@ class Drilldown:
                     row.update(status="n/a", text=text)
                 elif r["source"] == "sample":
                     value = covered / total
-                    unit = " authors" if m.kind == "depth" else " works"
+                    unit = f" {m.unit}"  # what the denominator counts (registry)
                     row.update(
                         status="estimate",
                         value=value,

@@ -93,9 +93,6 @@ def slice_coverage(cov: pd.DataFrame, content_type: str, period: str) -> pd.Data
     sub = cov[(cov["period"] == period).to_numpy()]
     if content_type != scoring.ALL_TYPES:
         sub = sub[(sub["content_type"] == content_type).to_numpy()]
-    sub = sub.copy()
-    for col in ("metric", "content_type", "period"):
-        sub[col] = sub[col].astype(object)
     if content_type == scoring.ALL_TYPES:
         if not (sub["content_type"] == scoring.ALL_TYPES).any():
             sub = scoring.with_all_types(sub)
@@ -132,6 +129,24 @@ def estimates(samples: pd.DataFrame, content_type: str, period: str) -> pd.DataF
     return out
 
 
+def _count_grids(
+    sub: pd.DataFrame, index: pd.Index, keys: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """member × metric sums of `covered` and `total` over `sub` (int32; 0 where the member has
+    no row: N/A is carried by the coverage matrix)."""
+    rows = index.get_indexer(sub["member_id"].to_numpy())
+    codes, names = pd.factorize(sub["metric"], use_na_sentinel=True)
+    position = pd.Index(keys).get_indexer(pd.Index(np.asarray(names, dtype=object)))
+    cols = np.where(codes >= 0, position[codes] if len(position) else -1, -1)
+    keep = (rows >= 0) & (cols >= 0)
+    grids = []
+    for name in ("covered", "total"):
+        grid = np.zeros((len(index), len(keys)), dtype=np.int64)
+        np.add.at(grid, (rows[keep], cols[keep]), sub[name].to_numpy(dtype=np.int64)[keep])
+        grids.append(pd.DataFrame(grid.astype(np.int32), index=index, columns=keys))
+    return grids[0], grids[1]
+
+
 def build_view(snap: Loaded, content_type: str, period: str) -> View:
     """Score one (content type, period) of a loaded snapshot: the matrices, composite, table, agg.
 
@@ -141,11 +156,7 @@ def build_view(snap: Loaded, content_type: str, period: str) -> View:
     keys = list(snap.metric_keys)
     sub = slice_coverage(snap.coverage, content_type, period)
     matrix = scoring.coverage_matrix(sub, content_type, period, metrics=keys).astype(np.float32)
-    covered = sub.pivot_table(index="member_id", columns="metric", values="covered", aggfunc="sum")
-    total = sub.pivot_table(index="member_id", columns="metric", values="total", aggfunc="sum")
-    # counts as int32 (0 where the member has no row: N/A is carried by `matrix`)
-    covered = covered.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
-    total = total.reindex(index=matrix.index, columns=keys).fillna(0).astype(np.int32)
+    covered, total = _count_grids(sub, matrix.index, keys)
     m = snap.members
     works = total.max(axis=1).reindex(m.index).fillna(0).astype("int64")
     works.index.name = "member_id"

@@ -235,7 +235,7 @@ class SharedJobs:
         self._ensure_ticker()
         fn_key = self._fn_keys.get(id(job_fn))
         spec = self._specs.get(fn_key) if fn_key else None
-        name = f"{fn_key}:{spec.key(*args)}" if spec else f"{fn_key}:{key}"
+        name = f"{fn_key}:{self._job_name(spec, args, key)}"
         with self._board() as board:
             self._supervise(board)
             job = next(
@@ -249,6 +249,18 @@ class SharedJobs:
             to_start = self._claim_slots(board)
         self._start_claimed(to_start)
         return f"{job['id']}.{key}"
+
+    @staticmethod
+    def _job_name(spec: SharedSpec | None, args, key: str) -> str:
+        """The spec's key for these callback arguments; this request's own key without a spec
+        or when the arguments do not fit it (a malformed request shares nothing)."""
+        if spec is None:
+            return key
+        try:
+            return str(spec.key(**args) if isinstance(args, dict) else spec.key(*args))
+        except (TypeError, ValueError, AttributeError, KeyError):
+            logger.warning("job key of %s failed for these arguments; not shared", key[:24])
+            return key
 
     def _new_job(self, board: dict, name: str, fn_key, args, context) -> dict:
         jid = uuid.uuid4().hex
@@ -271,7 +283,7 @@ class SharedJobs:
         if waiting >= self.max_queued:
             job.update(state="failed", reason="busy", finished_at=time.time())
         else:
-            self._store.set(f"payload-{jid}", (list(args), dict(context)), expire=KEEP_S * 6)
+            self._store.set(f"payload-{jid}", (args, dict(context)), expire=KEEP_S * 6)
         board["jobs"][jid] = job
         return job
 

@@ -15,9 +15,12 @@ inputs and answers bad ones with ``PreventUpdate`` or defaults.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import flask
+
+logger = logging.getLogger(__name__)
 
 UPDATE_PATH = "_dash-update-component"
 # URL props (dcc.Location, dcc.Link) are always text in a browser; Dash's own page router
@@ -50,7 +53,9 @@ def _split_dep(text: str) -> tuple[Any, str]:
 def _check_item(item: Any, spec_id: Any, prop: str, where: str, prefix: str = "/") -> None:
     if not isinstance(item, dict):
         raise BadEnvelope(f"{where} must be an object")
-    if item.get("property") != prop:
+    got = item.get("property")
+    # an allow_duplicate output's property carries its hash: "pathname@<hash>"
+    if not isinstance(got, str) or got.split("@", 1)[0] != prop:
         raise BadEnvelope(f"{where} must be property {prop!r}")
     ident = item.get("id")
     if isinstance(spec_id, dict):
@@ -133,5 +138,6 @@ def install(app: Any) -> None:
         try:
             check_envelope(body, app.callback_map, app.config.requests_pathname_prefix or "/")
         except BadEnvelope as exc:
+            logger.info("refused a malformed callback request: %s", exc)
             return flask.jsonify({"error": f"malformed callback request: {exc}"}), 400
         return None

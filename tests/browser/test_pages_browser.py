@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 def goto(page, path: str):
     page.goto(page.base + path, wait_until="load")
-    page.wait_for_selector("#_pages_content > *")
+    page.wait_for_selector("#_pages_content > *", timeout=60_000)
 
 
 def wait_idle(page):
@@ -42,7 +42,10 @@ def test_overview_loads_and_filter_changes_table(page):
     goto(page, "/")
     page.wait_for_selector("#overview-grid .ag-row")
     assert page.locator(".demo-badge").first.is_visible()
-    assert "Crossref data as of" in page.locator("#freshness").inner_text()
+    assert re.search(
+        r"Crossref data (as of|from \d{4}-\d\d-\d\d to) \d{4}",
+        page.locator("#freshness").inner_text(),
+    )
     page.wait_for_selector("#overview-coverage-chart .main-svg")
     page.wait_for_selector("#overview-distribution .main-svg")
     before = count_text(page, "#overview-count")
@@ -195,7 +198,10 @@ def test_funders_page(page):
     goto(page, "/funders")
     page.wait_for_selector("#funders-gap-chart .main-svg")
     page.wait_for_selector("#funders-grid .ag-row")
-    assert "python -m cache funder" in page.locator("#funders-no-drilldown").inner_text()
+    from cache import facade
+
+    if not facade.funder_reports():  # the funder journey (another module) may have saved one
+        assert "python -m cache funder" in page.locator("#funders-no-drilldown").inner_text()
     page.locator("#funders-period").get_by_text("Backfile").click()
     page.wait_for_url(re.compile(r"period=backfile"))
 
@@ -203,7 +209,9 @@ def test_funders_page(page):
 def test_shortlist_weights_and_export(page):
     goto(page, "/shortlist")
     page.wait_for_selector("#shortlist-group-gem")
-    page.wait_for_selector("#shortlist-one-snapshot, #shortlist-enrichment-grid")
+    page.wait_for_selector(
+        "#shortlist-one-snapshot, #shortlist-enrichment-grid, #shortlist-no-improvement"
+    )
     box = page.get_by_label("References", exact=True)
     box.fill("9")
     box.press("Tab")
@@ -211,7 +219,8 @@ def test_shortlist_weights_and_export(page):
     with page.expect_download() as dl:
         page.locator("#shortlist-export").click()
     header = Path(dl.value.path()).read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("peer_group,rank,member_id,name")
+    assert header.startswith("peer_group,rank,tie,group_members,small_group,member_id,name")
+    assert "snapshot_id" in header and "weight References (%)" in header
 
 
 def test_countries_map_and_metric_switch(page):
@@ -286,13 +295,11 @@ def test_member_worklevel_saved_result_gap_grid_and_csv(page, saved_drilldown):
     row.wait_for()
     assert row.locator("[col-id='title']").text_content() == HOSTILE_NAME
     assert page.locator("img[src='x']").count() == 0
-    link = row.locator("a.doi-link")
+    # demo data: the fictitious DOI is text that says so, not a link to doi.org
     doi = result["gaps"][key]["dois"][0]["DOI"]
-    assert link.text_content() == doi
-    assert (
-        link.get_attribute("href") == "https://doi.org/" + doi
-        and link.get_attribute("target") == "_blank"
-    )
+    shown = row.locator(".doi-demo")
+    assert shown.text_content() == doi and "Fictitious" in shown.get_attribute("title")
+    assert row.locator("a.doi-link").count() == 0
     count = len(result["gaps"][key]["dois"])
     assert (
         f"{result['gaps'][key]['missing']:,} works"

@@ -67,6 +67,11 @@ def _links(w):
     return [x for x in w.get("link") or [] if isinstance(x, dict)]
 
 
+def _rel_types(w):
+    rel = w.get("relation") or {}
+    return {t for t, items in rel.items() if any(_nb(i.get("id")) for i in items or [])}
+
+
 P = {
     "references": lambda w: (w.get("reference-count") or 0) > 0 or bool(w.get("reference")),
     "abstracts": lambda w: _nb(w.get("abstract")),
@@ -118,6 +123,13 @@ P = {
     ),
     "descriptions": lambda w: _nb(w.get("description")),
     "clinical-trial-numbers": lambda w: bool(w.get("clinical-trial-number")),
+    # the research nexus (issue 10): typed relations, updates received, update notices
+    "relations": lambda w: bool(_rel_types(w)),
+    "relation-supplement": lambda w: "is-supplemented-by" in _rel_types(w),
+    "relation-preprint": lambda w: bool(_rel_types(w) & {"has-preprint", "is-preprint-of"}),
+    "relation-review": lambda w: bool(_rel_types(w) & {"has-review", "is-review-of"}),
+    "updates": lambda w: bool(w.get("updated-by")),
+    "update-notices": lambda w: bool(w.get("update-to")),
 }
 #: metric → (filter for true, filter for false or None)
 FILTERS = {
@@ -135,6 +147,9 @@ FILTERS = {
     "licenses": "has-license",
     "descriptions": "has-description",
     "clinical-trial-numbers": "has-clinical-trial-number",
+    "relations": "has-relation",
+    "updates": "has-update",
+    "update-notices": "is-update",
 }
 COUNT_FILTERS = {
     "similarity-checking": "full-text.application:similarity-checking",
@@ -144,6 +159,9 @@ COUNT_FILTERS = {
     "license-vor": "license.version:vor,license.version:unspecified",
     "license-am": "license.version:am,license.version:unspecified",
     "license-tdm": "license.version:tdm,license.version:unspecified",
+    "relation-supplement": "relation.type:is-supplemented-by",
+    "relation-preprint": "relation.type:has-preprint,relation.type:is-preprint-of",
+    "relation-review": "relation.type:has-review,relation.type:is-review-of",
 }
 
 
@@ -215,9 +233,25 @@ def sample_members(pop):
         c = pop.b_counts[blocks.start : blocks.stop]
         if c[:, 10].sum() > 5 and c[:, 11].sum() > 5 and not any(p[1] == "funded" for p in picks):
             picks.append((mid, "funded"))
+    # a member with open and closed licences of every version (the licence invariants)
+    from mock_crossref.population import C, E
+
+    for mid in _members_by_size(pop, 150, 2500):
+        m = pop.member_index(mid)
+        blocks = pop.blocks_of(m)
+        licensed = pop.b_counts[blocks.start : blocks.stop, E["licenses"]].sum()
+        coins = pop.coins[m]
+        if (
+            licensed > 100
+            and coins[C["cc"]] > 0.3
+            and coins[C["am"]] > 0.2
+            and coins[C["tdm"]] > 0.2
+        ):
+            picks.append((mid, "licensed"))
+            break
     others = _members_by_size(pop, 20, 400)
     picks += [(mid, "plain") for mid in others[:3]]
-    assert {p[1] for p in picks} >= {"multi", "funded"}
+    assert {p[1] for p in picks} >= {"multi", "funded", "licensed"}
     return picks
 
 
@@ -750,3 +784,48 @@ def test_index_date_and_type_filters(client, pop, sample_members):
     since = _ok(client, f"/members/{mid}/works", rows=0, filter="from-index-date:2000-01-01")
     assert since["total-results"] == allw
     assert TYPE_INDEX["journal-article"] == 0
+
+
+def test_nexus_elements_have_real_shapes_and_match_filters(client, pop):
+    """Relations, updates, retractions, grant DOIs, institutions: the shapes of the real
+    records (tests/fixtures/crossref/nexus), and the filters count exactly the works that
+    carry them, in the whole population (not only the sampled members)."""
+    import metrics
+
+    checks = {
+        "has-relation:true": "relations",
+        "relation.type:is-supplemented-by": "relation-supplement",
+        "relation.type:has-preprint,relation.type:is-preprint-of": "relation-preprint",
+        "relation.type:has-review": "relation-review",
+        "has-update:true": "updates",
+        "is-update:true": "update-notices",
+    }
+    seen: Counter = Counter()
+    for filt, key in checks.items():
+        msg = _ok(client, "/works", rows=200, filter=f"{filt},type:journal-article")
+        assert msg["total-results"] > 0, filt
+        for w in msg["items"]:
+            assert P[key](w) and metrics.get(key).predicate(w), (filt, w["DOI"])
+            for rel in (w.get("relation") or {}).values():
+                for item in rel:
+                    assert set(item) == {"id-type", "id", "asserted-by"}
+                    assert item["asserted-by"] in ("subject", "object")
+            for upd in (w.get("updated-by") or []) + (w.get("update-to") or []):
+                assert {"DOI", "type", "label", "source", "updated"} <= set(upd)
+                assert upd["source"] in ("publisher", "retraction-watch")
+                assert ("record-id" in upd) is (upd["source"] == "retraction-watch")
+                seen[(upd["type"], upd["source"])] += 1
+    # retractions from both sources: the publisher-asserted share is neither 0 nor 1
+    retracted = _ok(client, "/works", rows=1000, filter="has-update:true")["items"]
+    share = metrics.get("retraction-publisher-asserted").share
+    num = sum(share(w)[0] for w in retracted)
+    den = sum(share(w)[1] for w in retracted)
+    assert 0 < num < den, (num, den)
+    assert seen[("retraction", "retraction-watch")] > 0
+    # grant DOIs in awards, institutions with ROR on reports and datasets
+    funded = _ok(client, "/works", rows=1000, filter="has-award:true")["items"]
+    assert any(metrics.get("grant-ids").predicate(w) for w in funded)
+    reports = _ok(client, "/works", rows=1000, filter="type:report")["items"]
+    insts = [i for w in reports for i in w.get("institution") or []]
+    assert insts and all(_nb(i["name"]) for i in insts)
+    assert any(_ids(i, "ROR") for i in insts)

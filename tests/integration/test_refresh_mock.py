@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,9 @@ def test_demo_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     )
     store = SnapshotStore(tmp_path)
     snap = store.load()
-    assert snap.id == sid and sid.endswith("-demo")
+    # the demo publishes a dated history: two earlier snapshots, then the current one (latest)
+    assert snap.id == sid and re.fullmatch(r"\d{8}T\d{6}Z-demo(-\d+)?", sid)
+    assert len(store.list()) == 3
     assert snap.meta["source"] == "demo" and snap.meta["members"] == 600
     assert snap.meta["api_url"].startswith("http://127.0.0.1:")
     assert seen[-1] == (600, 600)

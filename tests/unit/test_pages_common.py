@@ -124,7 +124,7 @@ def test_shell_has_location_and_freshness(use_synthetic):
     ids = all_ids(app.shell())
     assert "url" in ids and "freshness" in ids and "_pages_content" in ids
     text = json.dumps(app.shell().to_plotly_json(), cls=_Enc)
-    assert "Demo data" in text
+    assert "Demo" in text and "app-burger" in ids and "app-shell" in ids
 
 
 def test_app_config_is_safe(use_synthetic, monkeypatch):

@@ -63,10 +63,11 @@ def test_drilldown_file_is_listed_and_shown(use_synthetic):
     try:
         out = f.layout()
         assert "funders-funder" in all_ids(out)
-        detail = f.funder_detail("10.13039_100000001")
+        detail = f.funder_detail("10.13039_100000001", "current")
         assert "funders-funder-grid" in all_ids(detail)
-        assert f.funder_detail("../../etc/passwd") is not None  # a message, not an exception
-        assert f.funder_detail(None) is None
+        assert "10.13039_" not in json.dumps(detail.to_plotly_json(), default=str)
+        assert f.funder_detail("../../etc/passwd", "current") is not None  # a message
+        assert f.funder_detail(None, "current") is None
         assert f.parse({"funder": "10.13039_100000001"})["funder"] == "10.13039_100000001"
     finally:
         p.unlink()

@@ -69,7 +69,7 @@ def test_report_layout(use_synthetic):
 def test_report_callback(use_synthetic):
     m = _m()
     state = {"member_id": 1001}
-    search, cov, peers, _table, years, change, _helptxt, _empty = m.update_report(
+    search, cov, peers, _table, years, change, _helptxt, _empty, *_ = m.update_report(
         "journal-article", "current", "size", state
     )
     assert search == ""
@@ -108,7 +108,9 @@ def test_change_with_previous(two_snapshots):
 
 def test_search_and_navigation(use_synthetic):
     m = _m()
-    opts = m.search_options("hostile", None)
+    from pages.components import search
+
+    opts = search.member_options("hostile")
     assert opts[0]["value"] == str(HOSTILE_ID)
     assert m.go_to_member(str(HOSTILE_ID)) == f"/member/{HOSTILE_ID}"
     assert m.go_to_member("javascript:alert(1)") is m.no_update
@@ -247,7 +249,8 @@ def test_snapshot_sample_rows_are_estimates_and_missing_is_not_measured(wl_env):
     assert "sample estimate" in cov.layout.title.text
     hover = [h for h in cov.data[0].hovertext if "95 % CI" in h]
     assert hover and all("estimate" in h for h in hover)
-    rows = {r["metric"]: r for r in table.rowData}
+    grid_ = next(c for c in table.children if c is not None and hasattr(c, "rowData"))
+    rows = {r["metric"]: r for r in grid_.rowData}
     assert rows["license-cc"]["status"] == "estimate" and ESTIMATE_RE.match(
         rows["license-cc"]["text"]
     )

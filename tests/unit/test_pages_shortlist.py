@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from urllib.parse import parse_qs
+
+import pytest
 
 from tests.unit.test_pages_common import all_ids
 
@@ -33,10 +38,10 @@ def test_update_and_url_round_trip(use_synthetic):
     from cache import facade
 
     keys = facade.metric_keys()
-    base = facade.default_weights()
+    base = s.default_percent()
     values = [base[k] for k in keys]
     values[0] = 3
-    search, groups, enrichment = s.update(
+    search, groups, enrichment, total, color, note, rules = s.update(
         "journal-article", "current", 10, 5, values, None, None, _ids(keys)
     )
     q = {k: v[0] for k, v in parse_qs(search[1:]).items()}
@@ -50,6 +55,9 @@ def test_update_and_url_round_trip(use_synthetic):
         "shortlist-group-large",
     } <= set(all_ids(groups))
     assert "shortlist-one-snapshot" in all_ids(enrichment)
+    assert total == f"Total {sum(values):g} %" and color == "orange" and "not 100 %" in note
+    assert sum(base.values()) == pytest.approx(100)  # the defaults in percent sum to 100
+    assert "Minimum volume" in json.dumps([r.to_plotly_json() for r in rules], default=str)
 
 
 def test_reset_and_export(use_synthetic):
@@ -57,17 +65,32 @@ def test_reset_and_export(use_synthetic):
     from cache import facade
 
     keys = facade.metric_keys()
-    assert s.reset_weights(1, _ids(keys)) == [facade.default_weights()[k] for k in keys]
+    assert s.reset_weights(1, _ids(keys)) == [s.default_percent()[k] for k in keys]
     out = s.export_csv(1, "journal-article", "current", 10, 3, [1] * len(keys), _ids(keys))
-    assert out["content"].splitlines()[0].startswith("peer_group,rank,member_id,name")
+    assert (
+        out["content"]
+        .splitlines()[0]
+        .startswith("peer_group,rank,tie,group_members,small_group,member_id,name")
+    )
+    rows = list(csv.DictReader(io.StringIO(out["content"])))
+    assert rows and {r["snapshot_id"] for r in rows} == {facade.snapshot_id()}
+    assert all(
+        float(r[f"weight {facade.metric_label(k)} (%)"]) == pytest.approx(100 / len(keys), abs=0.01)
+        for r in rows
+        for k in keys
+    )
+    assert {r["min_works"] for r in rows} == {"10"} and all(r["tie_rule"] for r in rows)
+    # ranks are integers; a tie shares the rank of the best of its members
+    for g in {r["peer_group"] for r in rows}:
+        ranks = [int(r["rank"]) for r in rows if r["peer_group"] == g]
+        assert ranks == sorted(ranks) and ranks[0] == 1
 
 
 def test_hostile_weights(use_synthetic):
     s = _s()
     w = s.parse_weights("references:NaN,abstracts:inf,orcids:-4,bogus:1,::,licenses:7")
-    from cache import facade
 
-    base = facade.default_weights()
+    base = s.default_percent()
     assert w["references"] == base["references"] and w["orcids"] == 0 and w["licenses"] == 7
     assert "bogus" not in w
 
@@ -78,10 +101,18 @@ def test_enrichment_between_two_snapshots(two_snapshots):
 
     _, first, second = two_snapshots
     keys = facade.metric_keys()
-    vals = [facade.default_weights()[k] for k in keys]
-    _, _, enrichment = s.update(
+    vals = [s.default_percent()[k] for k in keys]
+    _, _, enrichment, *_ = s.update(
         "journal-article", "current", 10, 5, vals, first, second, _ids(keys)
     )
     assert "shortlist-enrichment-grid" in all_ids(enrichment)
-    _, _, same = s.update("journal-article", "current", 10, 5, vals, second, second, _ids(keys))
+    state = s._state("journal-article", "current", 10, 5, vals, _ids(keys), first, second)
+    frame = s.enrichment_frame(state)
+    assert len(frame) and (frame["composite_change"] > 0).all()  # no member without improvement
+    named = frame[frame["most_improved"] != ""]
+    assert (named["most_improved_change"] > 0).all()
+    # the same pair picked in reverse order ranks the same (older → newer)
+    swapped = s._state("journal-article", "current", 10, 5, vals, _ids(keys), second, first)
+    assert s.enrichment_frame(swapped)["member_id"].tolist() == frame["member_id"].tolist()
+    _, _, same, *_ = s.update("journal-article", "current", 10, 5, vals, second, second, _ids(keys))
     assert "shortlist-enrichment-grid" not in all_ids(same)
