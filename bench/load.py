@@ -21,6 +21,7 @@ Everything stays on 127.0.0.1; the run stops by itself.
 from __future__ import annotations
 
 import argparse
+import http.client as http_client
 import json
 import os
 import random
@@ -30,11 +31,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,9 +267,10 @@ def start_server(
         if proc.poll() is not None:
             raise RuntimeError(f"{kind} exited with {proc.returncode}; see {log}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=5) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:  # refused while starting, or 503 before the snapshot is loaded
             pass
         time.sleep(0.5)
     stop_server(proc)
@@ -321,7 +323,9 @@ def run_load(
     def user(i: int) -> None:
         rnd = random.Random(seed * 1000 + i)
         headers = {"Content-Type": "application/json", "Accept-Encoding": "gzip"}
-        with httpx.Client(base_url=base, timeout=60, headers=headers) as http:
+        # stdlib keep-alive connection: only cache/crossref/client.py imports httpx
+        conn = http_client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=60)
+        try:
             while time.monotonic() < stop_at:
                 for req in rnd.choice(visits).requests:
                     with lock:
@@ -330,9 +334,12 @@ def run_load(
                         count[0] += 1
                     t0 = time.perf_counter()
                     try:
-                        r = http.request(req.method, req.path, content=req.body)
-                        status = r.status_code
-                    except httpx.HTTPError as exc:
+                        conn.request(req.method, req.path, body=req.body, headers=headers)
+                        response = conn.getresponse()
+                        response.read()
+                        status = response.status
+                    except (OSError, http_client.HTTPException) as exc:
+                        conn.close()  # reconnects on the next request
                         status = type(exc).__name__
                     dt = time.perf_counter() - t0
                     with lock:
@@ -342,6 +349,8 @@ def run_load(
                             errors.append(f"{req.label} {req.path}: {status}")
                     if time.monotonic() >= stop_at:
                         return
+        finally:
+            conn.close()
 
     t0 = time.monotonic()
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(clients)]

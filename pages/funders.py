@@ -450,12 +450,15 @@ def publisher_table(d: dict, period: str) -> pd.DataFrame:
     works = g["works"].where(g["works"] > 0)
     g["award_share"] = (100 * g["with_award"] / works).round(1)
     g["publisher_asserted_share"] = (100 * g["publisher_asserted"] / works).round(1)
-    m = facade.members()
+    # a report can be saved (`python -m cache funder`) before any snapshot: then no links
+    m = facade.members() if facade.has_snapshot() else None
     by_name = (
         m.assign(_n=m["name"].str.strip().str.lower())
         .sort_values("total_dois", ascending=False)
         .drop_duplicates("_n")
         .set_index("_n")["member_id"]
+        if m is not None
+        else {}
     )
     ids = g["publisher"].str.strip().str.lower().map(by_name)
     g["member_id"] = [int(i) if i == i and i is not None else None for i in ids]

@@ -30,7 +30,12 @@ def components(tree: Any) -> Iterator[Component]:
 
 def url_callback(prefix: str) -> dict:
     """The registry entry of the callback that writes ``<prefix>-location.search``."""
-    for key, entry in _callback.GLOBAL_CALLBACK_MAP.items():
+    import app
+
+    # Dash moves callbacks from its global map into the app's map once the app has served a
+    # request (another test may have done so first): look in both.
+    registered = {**app.app.callback_map, **_callback.GLOBAL_CALLBACK_MAP}
+    for key, entry in registered.items():
         outputs = key.strip(".").split("...")
         if f"{prefix}-location.search" in outputs:
             return {**entry, "outputs": outputs}

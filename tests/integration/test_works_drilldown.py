@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from dash import dcc
 
 import metrics
 from cache import facade
@@ -310,12 +311,13 @@ def test_funder_report_feeds_the_funders_page(mock, tmp_path):
         assert [d["key"] for d in listed] == [
             funder_reports.file_key(report["id"])
         ]  # broken one skipped
-        detail = funders_page.funder_detail(listed[0]["key"])
-        figure = detail.children[-2].figure
+        detail = funders_page.funder_detail(listed[0]["key"], "current")
+        figure = next(c for c in detail.children if isinstance(c, dcc.Graph)).figure
         current = [r for r in report["publishers"] if r["period"] == "current"]
         assert len(figure.data[0].y) == min(len(current), funders_page.TOP)
         assert "award" in figure.data[0].name.lower()
-        assert funders_page.funder_detail("../../etc/passwd") is not None  # refused, not read
+        refused = funders_page.funder_detail("../../etc/passwd", "current")
+        assert refused is not None  # refused, not read
         assert facade.funder_report("../../etc/passwd") is None
     finally:
         facade.configure(None)

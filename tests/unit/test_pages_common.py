@@ -135,7 +135,7 @@ def test_app_config_is_safe(use_synthetic, monkeypatch):
     # debug stays off unless asked for with --debug
     runs = []
     monkeypatch.setattr(app, "ensure_data", lambda: None)
-    monkeypatch.setattr(app.facade, "warm", lambda: None)
+    monkeypatch.setattr(app.facade, "warm", lambda *args, **kwargs: None)
     monkeypatch.setattr(app.app, "run", lambda **kwargs: runs.append(kwargs))
     assert app.main([]) == 0 and app.main(["--debug", "--port", "8123"]) == 0
     assert runs[0] == {"host": app.settings.host, "port": app.settings.port, "debug": False}

@@ -118,7 +118,8 @@ def test_search_and_navigation(use_synthetic):
 
 # ---------------------------------------------------------------------------- work-level drill-down
 
-ESTIMATE_RE = re.compile(r"^≈ \d+ % \(95 % CI \d+–\d+ %, n = [\d,]+ (works|authors)\)$")
+_UNITS = "works|authors|references|reference DOIs|retracted works"  # Metric.unit values
+ESTIMATE_RE = re.compile(rf"^≈ \d+ % \(95 % CI \d+–\d+ %, n = [\d,]+ ({_UNITS})\)$")
 
 
 def _text(c) -> str:
