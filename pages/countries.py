@@ -119,6 +119,19 @@ def _first_measure(opts: dict) -> str:
     )
 
 
+def _select(name: str, label: str, value: str, width: int, data: list) -> dmc.Select:
+    return dmc.Select(
+        id=f"{P}-{name}",
+        label=label,
+        value=value,
+        w=width,
+        data=data,
+        searchable=True,
+        allowDeselect=False,
+        comboboxProps={"zIndex": 400},
+    )
+
+
 def _official_controls(s: dict) -> dmc.Group:
     """Measure, content type, date and level of Crossref's statistics (empty before an import)."""
     opts = (
@@ -126,51 +139,20 @@ def _official_controls(s: dict) -> dmc.Group:
         if facade.official_available()
         else {"measures": {}, "types": [], "dates": []}
     )
+    types = [{"value": t, "label": _otype_label(t).capitalize()} for t in opts["types"]]
     return dmc.Group(
         [
-            dmc.Select(
-                id=f"{P}-measure",
-                label="Measure",
-                value=s["measure"],
-                w=320,
-                searchable=True,
-                allowDeselect=False,
-                comboboxProps={"zIndex": 400},
-                data=[{"value": k, "label": v} for k, v in opts["measures"].items()],
+            _select(
+                "measure",
+                "Measure",
+                s["measure"],
+                320,
+                [{"value": k, "label": v} for k, v in opts["measures"].items()],
             ),
-            dmc.Select(
-                id=f"{P}-otype",
-                label="Content type",
-                value=s["otype"],
-                w=220,
-                searchable=True,
-                allowDeselect=False,
-                comboboxProps={"zIndex": 400},
-                data=[
-                    {"value": t, "label": "All types" if t == "all" else facade.type_label(t)}
-                    for t in opts["types"]
-                ],
-            ),
-            dmc.Select(
-                id=f"{P}-date",
-                label="Data as of",
-                value=s["date"],
-                w=150,
-                allowDeselect=False,
-                data=opts["dates"],
-                comboboxProps={"zIndex": 400},
-            ),
+            _select("otype", "Content type", s["otype"], 220, types),
+            _select("date", "Data as of", s["date"], 150, opts["dates"]),
             ui.segmented(f"{P}-level", "Level", s["level"], LEVELS),
-            dmc.Select(
-                id=f"{P}-area",
-                label="Time series for",
-                value=s["area"],
-                w=240,
-                searchable=True,
-                allowDeselect=False,
-                comboboxProps={"zIndex": 400},
-                data=_area_options(),
-            ),
+            _select("area", "Time series for", s["area"], 240, _area_options()),
         ],
         align="flex-end",
         gap="lg",

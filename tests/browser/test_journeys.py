@@ -203,7 +203,7 @@ def test_award_committee_journey(page, viewport):
     assert len(snaps) >= 3, "the demo builds a dated history"
     oldest = snaps[-1]["id"]
     page.locator("#shortlist-before").click()
-    page.get_by_role("option", name=re.compile(re.escape(oldest))).click()
+    page.get_by_role("option", name=re.compile(re.escape(oldest) + "$")).click()
     page.wait_for_url(re.compile(rf"before={re.escape(oldest)}"))
     page.wait_for_selector("#shortlist-enrichment-grid .ag-row")
     improved = download_rows(page, "#shortlist-enrichment-export")

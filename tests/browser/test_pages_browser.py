@@ -300,14 +300,16 @@ def test_member_worklevel_saved_result_gap_grid_and_csv(page, saved_drilldown):
     shown = row.locator(".doi-demo")
     assert shown.text_content() == doi and "Fictitious" in shown.get_attribute("title")
     assert row.locator("a.doi-link").count() == 0
-    count = len(result["gaps"][key]["dois"])
+    # the page shows the selected type's gap list (the drill-down lists each type apart)
+    ctype = result["types"][0]
+    count = sum(1 for d in result["gaps"][key]["dois"] if d.get("type") == ctype)
     assert (
-        f"{result['gaps'][key]['missing']:,} works"
+        f"{result['gaps'][key]['by_type'][ctype]['missing']:,} works"
         in page.locator("#member-drilldown-gap-count").inner_text()
     )
     with page.expect_download() as dl:
         page.locator("#member-drilldown-download-btn").click()
-    assert dl.value.suggested_filename == f"crossref-member-{mid}-missing-{key}.csv"
+    assert dl.value.suggested_filename == f"crossref-member-{mid}-{ctype}-missing-{key}.csv"
     rows = list(csv.reader(io.StringIO(Path(dl.value.path()).read_text(encoding="utf-8"))))
     assert rows[0] == ["metric", "doi", "title", "type", "issued_year"]
     assert len(rows) == 1 + count and {r[0] for r in rows[1:]} == {key}
