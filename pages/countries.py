@@ -352,7 +352,7 @@ def official_choropleth(df, s: dict) -> go.Figure:
     if df.empty or df["share"].isna().all():
         return figures.empty("Crossref's statistics have no figure for this selection.", title)
     if s["level"] == "region":
-        by_country = facade.official_table(s["measure"], s["otype"], s["date"], "country")
+        by_country = facade.official_table(s["measure"], s["otype"], s["date"], "country").copy()
         shares = df.set_index("area")["share"]
         by_country["share"] = by_country["region_id"].map(shares)
         by_country["area_name"] = by_country["region_id"].map(facade.REGIONS)

@@ -175,6 +175,7 @@ REGIONS: dict[str, str] = {
 
 _lock = threading.Lock()
 _loaded: tuple[tuple[int, int] | None, pd.DataFrame] = (None, store.empty())
+_results: dict[tuple, object] = {}  # (function, args) → result, for the loaded file only
 
 
 def _table() -> pd.DataFrame:
@@ -189,7 +190,29 @@ def _table() -> pd.DataFrame:
     with _lock:
         if _loaded[0] != stamp:
             _loaded = (stamp, store.load(data_dir()) if stamp else store.empty())
+            _results.clear()
         return _loaded[1]
+
+
+def _memoised(fn):
+    """Memoise a read of the imported table per arguments until the file changes (a page
+    callback asks the same few questions again and again; a pivot costs ~100 ms)."""
+
+    def wrapper(*args):
+        _table()  # re-reads the file (and forgets results) when it changed
+        key = (fn.__name__, *args)
+        with _lock:
+            if key in _results:
+                return _results[key]
+        value = fn(*args)
+        with _lock:
+            if len(_results) > 256:
+                _results.clear()
+            _results[key] = value
+        return value
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    return wrapper
 
 
 def official_available() -> bool:
@@ -197,6 +220,7 @@ def official_available() -> bool:
     return not _table().empty
 
 
+@_memoised
 def official_options() -> dict:
     """What the imported data offers: ``{"dates": [newest first], "types": [...],
     "measures": {key: label}}`` (only measures whose columns were imported)."""
@@ -245,6 +269,7 @@ def _counts(measure: Measure, doc_type: str) -> pd.DataFrame:
     return wide.reset_index()
 
 
+@_memoised
 def official_table(measure: str, doc_type: str, date: str, level: str = "country") -> pd.DataFrame:
     """Crossref's published share of ``measure`` per country (or World Bank region) at ``date``.
 
@@ -269,6 +294,7 @@ def official_table(measure: str, doc_type: str, date: str, level: str = "country
     return out.sort_values("denominator", ascending=False, kind="stable").reset_index(drop=True)
 
 
+@_memoised
 def official_series(measure: str, doc_type: str, area: str | None = None) -> pd.DataFrame:
     """Crossref's published share of ``measure`` at every imported date, for one country (ISO3),
     one World Bank region, or the world (``area`` None).
