@@ -150,18 +150,23 @@ def member_figure(hist: pd.DataFrame, title: str) -> go.Figure:
     if hist.empty:
         return figures.empty("No snapshot has works of this type and period.", title)
     n = hist["snapshot_id"].nunique()
-    fig = go.Figure()
-    for i, (label, g) in enumerate(hist.groupby("label", sort=False)):
-        fig.add_scatter(
-            x=_x(g),
-            y=(g["value"] * 100).round(1),
-            mode="lines+markers",
-            name=figures.esc(label),
-            line={"color": th.SERIES[i % len(th.SERIES)], "width": 2},
-            customdata=g[["covered", "total"]].to_numpy(),
-            hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} % (%{customdata[0]:,}/%{customdata[1]:,})"
+    # traces built as plain dicts and validated once: adding them one by one to a Figure
+    # re-validates the figure each time (~200 ms for 15 metrics)
+    traces = [
+        {
+            "type": "scatter",
+            "x": _x(g),
+            "y": (g["value"] * 100).round(1),
+            "mode": "lines+markers",
+            "name": figures.esc(label),
+            "line": {"color": th.SERIES[i % len(th.SERIES)], "width": 2},
+            "customdata": g[["covered", "total"]].to_numpy(),
+            "hovertemplate": "%{x|%Y-%m-%d}: %{y:.1f} % (%{customdata[0]:,}/%{customdata[1]:,})"
             "<extra>" + figures.esc(label) + "</extra>",
-        )
+        }
+        for i, (label, g) in enumerate(hist.groupby("label", sort=False))
+    ]
+    fig = go.Figure(data=traces)
     fig.update_layout(
         template=figures.TEMPLATE,
         height=420,
@@ -182,32 +187,34 @@ def aggregate_figure(hist: pd.DataFrame, metrics: list[str], title: str) -> go.F
     if hist.empty:
         return figures.empty("No snapshot has works of this type and period.", title)
     n = hist["snapshot_id"].nunique()
-    fig = go.Figure()
+    traces = []
     for i, (label, g) in enumerate(hist.groupby("label", sort=False)):
         color = th.SERIES[i % len(th.SERIES)]
-        fig.add_scatter(
-            x=_x(g),
-            y=(g["doi_weighted"] * 100).round(1),
-            mode="lines+markers",
-            name=f"{figures.esc(label)} — DOI-weighted",
-            legendgroup=label,
-            line={"color": color, "width": 2},
-            hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} % of all works<extra>"
-            + figures.esc(label)
-            + " (DOI-weighted)</extra>",
+        common = {"type": "scatter", "x": _x(g), "mode": "lines+markers", "legendgroup": label}
+        traces.append(
+            {
+                **common,
+                "y": (g["doi_weighted"] * 100).round(1),
+                "name": f"{figures.esc(label)} — DOI-weighted",
+                "line": {"color": color, "width": 2},
+                "hovertemplate": "%{x|%Y-%m-%d}: %{y:.1f} % of all works<extra>"
+                + figures.esc(label)
+                + " (DOI-weighted)</extra>",
+            }
         )
-        fig.add_scatter(
-            x=_x(g),
-            y=(g["member_median"] * 100).round(1),
-            mode="lines+markers",
-            name=f"{figures.esc(label)} — member median",
-            legendgroup=label,
-            line={"color": color, "width": 2, "dash": "dot"},
-            marker={"symbol": "diamond-open"},
-            hovertemplate="%{x|%Y-%m-%d}: %{y:.1f} %<extra>"
-            + figures.esc(label)
-            + " (member median)</extra>",
+        traces.append(
+            {
+                **common,
+                "y": (g["member_median"] * 100).round(1),
+                "name": f"{figures.esc(label)} — member median",
+                "line": {"color": color, "width": 2, "dash": "dot"},
+                "marker": {"symbol": "diamond-open"},
+                "hovertemplate": "%{x|%Y-%m-%d}: %{y:.1f} %<extra>"
+                + figures.esc(label)
+                + " (member median)</extra>",
+            }
         )
+    fig = go.Figure(data=traces)
     fig.update_layout(
         template=figures.TEMPLATE,
         height=440,
