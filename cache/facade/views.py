@@ -10,6 +10,7 @@ fractions into text with `cache.facade.export.pct`.
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ TABLE_MEMBER_COLUMNS = (
     "name_lc",
     "name_rank",
 )
+
+
+_MISSING = object()
 
 
 @dataclass
@@ -72,11 +76,11 @@ class View:
         """`fn()` computed once per key for this view; dropped with the view (or LRU, past
         `VIEW_MEMO_SIZE` keys). Not locked: two racing callers may both compute, one result wins.
         """
-        try:
-            self._memo.move_to_end(key)
-            return self._memo[key]
-        except KeyError:
-            pass
+        hit = self._memo.get(key, _MISSING)
+        if hit is not _MISSING:
+            with contextlib.suppress(KeyError):  # evicted meanwhile by a racing caller
+                self._memo.move_to_end(key)
+            return hit
         value = fn()
         self._memo[key] = value
         while len(self._memo) > VIEW_MEMO_SIZE:
