@@ -814,6 +814,24 @@ class _Handler(BaseHTTPRequestHandler):
             fault = None
         status = 500
         logged = False
+
+        def record(status: int) -> None:
+            mock._record(
+                RequestRecord(
+                    "GET",
+                    split.path,
+                    split.query,
+                    params,
+                    start,
+                    time.monotonic(),
+                    status,
+                    inflight,
+                    fault,
+                    pool,
+                    limited,
+                )
+            )
+
         try:
             if mock.latency_s:
                 time.sleep(mock.latency_s)
@@ -854,42 +872,14 @@ class _Handler(BaseHTTPRequestHandler):
                     reply = _Reply(500, _exception_body(repr(exc)))
             status = reply.status
             # logged before the bytes go out, so a client that got the answer finds it logged
-            mock._record(
-                RequestRecord(
-                    "GET",
-                    split.path,
-                    split.query,
-                    params,
-                    start,
-                    time.monotonic(),
-                    status,
-                    inflight,
-                    fault,
-                    pool,
-                    limited,
-                )
-            )
+            record(status)
             logged = True
             self._send(reply, headers)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
             if not logged:
-                mock._record(
-                    RequestRecord(
-                        "GET",
-                        split.path,
-                        split.query,
-                        params,
-                        start,
-                        time.monotonic(),
-                        status,
-                        inflight,
-                        fault,
-                        pool,
-                        limited,
-                    )
-                )
+                record(status)
             mock._leave()
 
     def _fault_reply(

@@ -37,9 +37,19 @@ _TUNING_VARS: tuple[tuple[str, str, type, float, bool], ...] = (
     ("CROSSREF_MAX_ATTEMPTS", "max_attempts", int, 1, True),
     ("CROSSREF_BACKOFF_BASE_S", "backoff_base_s", float, 0.0, True),
     ("DASHBOARD_VIEW_CACHE", "view_cache_size", int, 1, True),
+    ("DASHBOARD_MAX_JOBS", "max_jobs", int, 1, True),
+    ("DASHBOARD_MAX_QUEUED_JOBS", "max_queued_jobs", int, 1, True),
 )
 
 _warned_shared: set[str] = set()
+
+
+def validate_redis_url(url: str) -> str:
+    """``REDIS_URL`` as given (``""`` = no Redis). Raises :class:`ConfigError` unless its scheme
+    is ``redis://``, ``rediss://`` or ``unix://``."""
+    if url and url.split("://", 1)[0] not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://: {url!r}")
+    return url
 
 
 class ConfigError(ValueError):
@@ -208,7 +218,13 @@ class Settings:
     pace_margin_s: float = 0.05
     host: str = "127.0.0.1"
     port: int = 8050
-    redis_url: str = ""  # REDIS_URL: shared Crossref rate limiter (cache/crossref/limiter.py)
+    # REDIS_URL: shared Crossref rate limiter (cache/crossref/limiter.py) and background jobs on
+    # Celery (pages/components/jobs.py)
+    redis_url: str = ""
+    # DASHBOARD_MAX_JOBS / DASHBOARD_MAX_QUEUED_JOBS: background jobs running at once across the
+    # deployment, and waiting for a slot before new ones are refused
+    max_jobs: int = 2
+    max_queued_jobs: int = 20
     # DASHBOARD_VIEW_CACHE: scored (type, period) views each web worker keeps (LRU; ~8 MB each
     # at 33k members); the others are re-scored on demand (cache/facade/loader.py)
     view_cache_size: int = 6
@@ -261,7 +277,7 @@ class Settings:
             "data_dir": Path(data_dir_env) if data_dir_env else default_data_dir(env),
             "host": env.get("HOST", "").strip() or "127.0.0.1",
             "port": parse_port(port) if port else 8050,
-            "redis_url": env.get("REDIS_URL", "").strip(),
+            "redis_url": validate_redis_url(env.get("REDIS_URL", "").strip()),
         }
         # Optional operational knobs (tests use them to keep retries fast).
         for var, name, kind, low, inclusive in _TUNING_VARS:

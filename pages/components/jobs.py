@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import pickle
 import socket
 import threading
@@ -41,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from dash import CeleryManager, DiskcacheManager
+
+from cache.crossref.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +58,6 @@ _ACTIVE = ("queued", "running")
 # ------------------------------------------------------------------------------- configuration
 
 
-def _positive_int(environ: dict[str, str], var: str, default: int) -> int:
-    raw = environ.get(var, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"{var} must be at least 1, not {value}")
-    return value
-
-
 @dataclass(frozen=True)
 class JobConfig:
     """How background jobs run: on Celery through ``redis_url`` (when set) or on this machine.
@@ -84,20 +72,13 @@ class JobConfig:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> JobConfig:
-        """Read ``REDIS_URL``, ``DASHBOARD_MAX_JOBS`` and ``DASHBOARD_MAX_QUEUED_JOBS``.
-
-        Raises ``ValueError`` naming the variable when a number is not a positive integer or the
-        Redis URL's scheme is not redis://, rediss:// or unix://.
-        """
-        env = os.environ if environ is None else environ
-        url = env.get("REDIS_URL", "").strip()
-        if url and url.split("://", 1)[0] not in ("redis", "rediss", "unix"):
-            raise ValueError(f"REDIS_URL must start with redis://, rediss:// or unix://: {url!r}")
-        return cls(
-            redis_url=url,
-            max_jobs=_positive_int(env, "DASHBOARD_MAX_JOBS", DEFAULT_MAX_JOBS),
-            max_queued=_positive_int(env, "DASHBOARD_MAX_QUEUED_JOBS", DEFAULT_MAX_QUEUED),
-        )
+        """``REDIS_URL``, ``DASHBOARD_MAX_JOBS`` and ``DASHBOARD_MAX_QUEUED_JOBS``, read by
+        :meth:`Settings.from_env <cache.crossref.settings.Settings.from_env>` (the one reader of
+        the environment). Raises ``ConfigError`` (a ``ValueError``) naming the variable when a
+        number is not a positive integer or the Redis URL's scheme is not redis://, rediss://
+        or unix://."""
+        settings = Settings.from_env(environ)
+        return cls(settings.redis_url, settings.max_jobs, settings.max_queued_jobs)
 
 
 # ------------------------------------------------------------------------ the callback decorator

@@ -18,21 +18,17 @@ import gzip
 import json
 import re
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 import metrics
-from cache.crossref.client import CrossrefClient
-from cache.crossref.settings import Settings
 from cache.jobs.bulk import evaluate_records
 from cache.jobs.drilldown import with_filter
 from metrics.base import FAMILIES
 from mock_crossref.query import QueryError, record_matches
 from tests import FIXTURES
+from tests.works_api import works_client
 
 CASES = FIXTURES / "cases"
 FAMILY_KEYS = [m.key for f in ("licences", "orcid") for m in metrics.by_family()[f]]
@@ -238,63 +234,18 @@ def test_repeated_filter_names_or_and_different_names_and():
 # --------------------------------------------------------------------------------------------
 # the drill-down's filter requests, over loopback, against a server holding the real works
 # --------------------------------------------------------------------------------------------
-class _WorksServer(ThreadingHTTPServer):
-    works: list[dict]
+# plus one work with both a vor and an unspecified licence: two separate version counts would
+# count it twice, the one OR request once
+LOOPBACK_WORKS = [
+    *WORKS,
+    {"license": [{"content-version": "vor"}, {"content-version": "unspecified"}]},
+]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        return
-
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        params = parse_qs(url.query)
-        filt = ",".join(params.get("filter", []))
-        try:
-            total = sum(record_matches(w, filt) for w in self.server.works)  # type: ignore[attr-defined]
-            status, body = (
-                200,
-                {
-                    "status": "ok",
-                    "message-type": "work-list",
-                    "message": {"total-results": total, "items": []},
-                },
-            )
-        except QueryError as exc:
-            status, body = (
-                400,
-                {"status": "failed", "message-type": "validation-failure", "message": [exc.item]},
-            )
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-@pytest.fixture(scope="module")
-def works_api():
-    server = _WorksServer(("127.0.0.1", 0), _Handler)
-    # plus one work with both a vor and an unspecified licence: two separate version counts
-    # would count it twice, the one OR request once
-    server.works = [
-        *WORKS,
-        {"license": [{"content-version": "vor"}, {"content-version": "unspecified"}]},
-    ]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_drilldown_filter_counts_over_loopback_equal_predicates(works_api, tmp_path) -> None:
-    host, port = works_api.server_address[:2]
-    settings = Settings(api_url=f"http://{host}:{port}", data_dir=tmp_path, list_rate=200.0)
-    with CrossrefClient(settings, use_cache=False, write_cache=False, limiter=None) as client:
+def test_drilldown_filter_counts_over_loopback_equal_predicates(tmp_path) -> None:
+    with works_client(LOOPBACK_WORKS, tmp_path) as client:
         for metric in FILTERED:
-            want = sum(bool(metric.predicate(w)) for w in works_api.works)
+            want = sum(bool(metric.predicate(w)) for w in LOOPBACK_WORKS)
             assert client.count("/works", with_filter(metric)) == want, metric.key
         vor = metrics.get("license-vor")
         separate = sum(

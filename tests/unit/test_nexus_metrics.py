@@ -15,19 +15,17 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import threading
 
 import pytest
 
 import metrics
-from cache.crossref.client import CrossrefClient
-from cache.crossref.settings import Settings
 from cache.jobs.bulk import evaluate_records
 from cache.jobs.drilldown import sample_metrics, with_filter
 from metrics import funding, relations, updates
 from mock_crossref.query import record_matches
 from tests import FIXTURES
-from tests.unit.test_licence_orcid_agreement import REAL, _Handler, _load, _WorksServer
+from tests.unit.test_licence_orcid_agreement import REAL, _load
+from tests.works_api import works_client
 
 NEXUS = _load(FIXTURES / "crossref" / "nexus" / "nexus-sample-works.anonymised.json")
 BY_DOI = {w["DOI"]: w for w in NEXUS}
@@ -325,21 +323,8 @@ def test_filters_select_exactly_the_works_the_predicate_counts(metric) -> None:
             assert record_matches(work, negated) is not want
 
 
-@pytest.fixture(scope="module")
-def works_api():
-    server = _WorksServer(("127.0.0.1", 0), _Handler)
-    server.works = WORKS
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def test_drilldown_filter_counts_over_loopback_equal_predicates(works_api, tmp_path) -> None:
-    host, port = works_api.server_address[:2]
-    settings = Settings(api_url=f"http://{host}:{port}", data_dir=tmp_path, list_rate=200.0)
-    with CrossrefClient(settings, use_cache=False, write_cache=False, limiter=None) as client:
+def test_drilldown_filter_counts_over_loopback_equal_predicates(tmp_path) -> None:
+    with works_client(WORKS, tmp_path) as client:
         for metric in FILTERED:
             want = sum(bool(metric.predicate(w)) for w in WORKS)
             assert want > 0, metric.key
